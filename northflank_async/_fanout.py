@@ -1,0 +1,174 @@
+"""Every backup of many addons: discovery, a bounded pool of addon walks, one stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Callable, Iterable
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+
+from ._errors import NorthflankError, SessionClosedError
+from ._models import AddonBackup, Backup
+from ._pagination import PageQuery, path_segment
+from ._transport import logger
+
+if TYPE_CHECKING:
+    from ._session import NorthflankSession
+
+__all__ = ["SkipCallback", "stream_backups"]
+
+#: Called as ``on_skip(project_id, addon_id, error)`` for an addon skipped on error.
+SkipCallback = Callable[[str, str, NorthflankError], None]
+
+
+@attrs.frozen
+class _Batch:
+    """One page of one addon's backups, as a walk hands it to the consumer."""
+
+    project_id: str
+    addon_id: str
+    backups: list[Backup]
+
+
+@attrs.frozen
+class _Failed:
+    """An error that ends the stream (raised to the consumer in order of arrival)."""
+
+    error: BaseException
+
+
+_DONE = object()
+
+
+async def _addresses(
+    nf: NorthflankSession,
+    project_id: str | None,
+    addon_ids: list[str] | None,
+    team_id: str | None,
+    per_page: int,
+) -> AsyncGenerator[tuple[str, str], None]:
+    """The ``(project_id, addon_id)`` pairs to walk, discovered page by page."""
+    if project_id is not None and addon_ids is not None:
+        for addon_id in addon_ids:
+            yield project_id, addon_id
+        return
+    if project_id is not None:
+        projects: AsyncGenerator[str, None] = _one(project_id)
+    else:
+        projects = _project_ids(nf, team_id, per_page)
+    async with aclosing(projects):
+        async for project in projects:
+            async with aclosing(
+                nf.list_addons(project, team_id=team_id, per_page=per_page)
+            ) as addons:
+                async for addon in addons:
+                    yield project, addon.id
+
+
+async def _one(value: str) -> AsyncGenerator[str, None]:
+    yield value
+
+
+async def _project_ids(
+    nf: NorthflankSession, team_id: str | None, per_page: int
+) -> AsyncGenerator[str, None]:
+    async with aclosing(nf.list_projects(team_id=team_id, per_page=per_page)) as projects:
+        async for project in projects:
+            yield project.id
+
+
+def stream_backups(
+    nf: NorthflankSession,
+    project_id: str | None = None,
+    *,
+    team_id: str | None = None,
+    addon_ids: Iterable[str] | None = None,
+    concurrency: int = 4,
+    per_page: int = 100,
+    on_error: Literal["raise", "skip"] = "raise",
+    on_skip: SkipCallback | None = None,
+) -> AsyncGenerator[AddonBackup, None]:
+    """See :meth:`NorthflankSession.stream_backups`; arguments are checked here, at the call."""
+    ids = None if addon_ids is None else list(addon_ids)
+    if ids is not None:
+        if project_id is None:
+            raise ValueError("addon_ids needs the project_id they belong to")
+        for addon_id in ids:
+            path_segment("addon_id", addon_id)
+    if project_id is not None:
+        path_segment("project_id", project_id)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f'on_error must be "raise" or "skip", got {on_error!r}')
+    PageQuery(per_page)  # checks per_page
+    addresses = _addresses(nf, project_id, ids, team_id, per_page)
+    return _stream(nf, addresses, team_id, concurrency, per_page, on_error, on_skip)
+
+
+async def _stream(
+    nf: NorthflankSession,
+    addresses: AsyncGenerator[tuple[str, str], None],
+    team_id: str | None,
+    concurrency: int,
+    per_page: int,
+    on_error: Literal["raise", "skip"],
+    on_skip: SkipCallback | None,
+) -> AsyncGenerator[AddonBackup, None]:
+    # Each slot of the queue holds one page; a consumer that stops reading stops the
+    # walks once it is full, so memory stays near `concurrency` pages.
+    queue: asyncio.Queue[_Batch | _Failed | object] = asyncio.Queue(maxsize=concurrency)
+    lock = asyncio.Lock()
+
+    async def next_address() -> tuple[str, str] | None:
+        async with lock:  # one async generator, many readers: take turns
+            return await anext(addresses, None)
+
+    async def walk(project: str, addon: str) -> None:
+        pages = nf.list_backup_pages(project, addon, team_id=team_id, per_page=per_page)
+        async with aclosing(pages):
+            async for page in pages:
+                if page.backups:
+                    await queue.put(_Batch(project, addon, page.backups))
+
+    async def worker() -> None:
+        try:
+            while (address := await next_address()) is not None:
+                project, addon = address
+                try:
+                    await walk(project, addon)
+                except SessionClosedError:
+                    raise
+                except NorthflankError as error:
+                    if on_error == "raise":
+                        raise
+                    logger.warning(
+                        "skipping the backups of addon %s of project %s: %s", addon, project, error
+                    )
+                    if on_skip is not None:
+                        on_skip(project, addon, error)
+        except Exception as error:
+            await queue.put(_Failed(error))
+        else:
+            await queue.put(_DONE)
+
+    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+    running = len(workers)
+    try:
+        while running:
+            item = await queue.get()
+            if item is _DONE:
+                running -= 1
+            elif isinstance(item, _Failed):
+                raise item.error
+            else:
+                assert isinstance(item, _Batch)
+                for backup in item.backups:
+                    yield AddonBackup(item.project_id, item.addon_id, backup)
+    finally:
+        for task in workers:
+            task.cancel()
+        await asyncio.wait(workers)
+        await addresses.aclose()

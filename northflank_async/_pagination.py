@@ -1,0 +1,259 @@
+"""The cursor walk, written once and generic over the item type.
+
+A list endpoint is declared in a few lines (:class:`ListEndpoint`: its route, the JSON
+key of its items, its model and page class); :func:`walk_pages` follows any of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote, unquote
+
+import attrs
+from yarl import URL
+
+from ._convert import structure_items, structure_one
+from ._errors import PaginationError, ResponseValidationError, SessionClosedError, excerpt
+from ._models import Page, Pagination, RateLimit
+from ._transport import Transport
+
+__all__ = [
+    "ListEndpoint",
+    "PageQuery",
+    "iter_items",
+    "path_segment",
+    "walk_pages",
+]
+
+T = TypeVar("T")
+P = TypeVar("P", bound=Page[Any])
+
+MAX_PER_PAGE = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def path_segment(name: str, value: object) -> str:
+    """``value`` percent-encoded as exactly one path segment (``/`` included).
+
+    Refuses what could change the route: non-strings, empty ids, ``.`` and ``..`` in
+    any case or percent-encoded form, and control characters.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    if _CONTROL.search(value):
+        raise ValueError(f"{name} must not contain control characters, got {value!r}")
+    decoded = value
+    for _ in range(8):  # %252e%252e -> %2e%2e -> ..
+        if decoded in (".", ".."):
+            raise ValueError(f"{name} must not be {value!r}: it would change the route")
+        once = unquote(decoded)
+        if once == decoded:
+            break
+        decoded = once
+    if _CONTROL.search(decoded):
+        raise ValueError(f"{name} must not contain (encoded) control characters, got {value!r}")
+    return quote(value, safe="")
+
+
+@attrs.frozen
+class PageQuery:
+    """Where a walk starts and how large its pages are; checked when built."""
+
+    per_page: int = MAX_PER_PAGE
+    page: int | None = None
+    cursor: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not _is_int(self.per_page) or not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise ValueError(
+                f"per_page must be an int from 1 to {MAX_PER_PAGE}, got {self.per_page!r}"
+            )
+        if self.page is not None and (not _is_int(self.page) or self.page < 1):
+            raise ValueError(f"page must be an int >= 1, got {self.page!r}")
+        if self.cursor is not None and (not isinstance(self.cursor, str) or not self.cursor):
+            raise ValueError(f"cursor must be a non-empty string, got {self.cursor!r}")
+        if self.page is not None and self.cursor is not None:
+            raise ValueError("give page or cursor, not both: a cursor already says where to go on")
+
+    def params(self, cursor: str | None = None) -> dict[str, str]:
+        """The query string for the first page, or for the page of ``cursor``."""
+        query = {"per_page": str(self.per_page)}
+        if cursor is not None:
+            query["cursor"] = cursor
+        elif self.cursor is not None:
+            query["cursor"] = self.cursor
+        elif self.page is not None:
+            query["page"] = str(self.page)
+        return query
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_max_items(max_items: int | None) -> None:
+    """Refuse a ``max_items`` that is not None or an int >= 0."""
+    if max_items is not None and (not _is_int(max_items) or max_items < 0):
+        raise ValueError(f"max_items must be an int >= 0 or None, got {max_items!r}")
+
+
+@attrs.frozen
+class ListEndpoint(Generic[T, P]):
+    """A list route of the API: everything the generic walk needs to know about it."""
+
+    route: str
+    """The path below ``/v1``, with ``{name}`` for each path parameter."""
+    items_key: str
+    """The key of the item list under ``data``."""
+    item_type: type[T]
+    page_type: Callable[[list[T], Pagination, RateLimit | None], P]
+
+    def url(self, base: URL, team_id: str | None, ids: Mapping[str, str]) -> URL:
+        """The route's URL below ``base``, in its team form when ``team_id`` is given."""
+        segments = {name: path_segment(name, value) for name, value in ids.items()}
+        path = self.route.format_map(segments)
+        if team_id is not None:
+            path = f"/teams/{path_segment('team_id', team_id)}{path}"
+        return base.with_path(base.raw_path.rstrip("/") + "/v1" + path, encoded=True)
+
+    def parse(self, data: Any, rate_limit: RateLimit | None, url: URL) -> tuple[P, Any]:
+        """The page in ``data``, and the raw ``pagination`` object it came with."""
+        items, pagination = self.split(data, url)
+        return self.build(items, pagination, rate_limit, url), pagination
+
+    def split(self, data: Any, url: URL) -> tuple[list[Any], Mapping[str, Any]]:
+        """The raw item list and pagination object of a response, checked for shape only."""
+        items = data.get("data") if isinstance(data, dict) else None
+        items = items.get(self.items_key) if isinstance(items, dict) else None
+        pagination = data.get("pagination") if isinstance(data, dict) else None
+        if type(items) is not list or not isinstance(pagination, dict):
+            missing = f"data.{self.items_key}" if type(items) is not list else "pagination"
+            raise ResponseValidationError(
+                f"GET {url}: the answer has no valid {missing}: {excerpt(repr(data))}",
+                url=str(url),
+                path=missing,
+            )
+        return items, pagination
+
+    def build(
+        self,
+        items: list[Any],
+        pagination: Mapping[str, Any],
+        rate_limit: RateLimit | None,
+        url: URL,
+    ) -> P:
+        """Structure one page's raw parts into its page class."""
+        structured = structure_items(
+            items, self.item_type, url=str(url), path=f"data.{self.items_key}"
+        )
+        paging = structure_one(pagination, Pagination, url=str(url), path="pagination")
+        return self.page_type(structured, paging, rate_limit)
+
+
+async def _result(task: asyncio.Task[T], transport: Transport) -> T:
+    """Await a prefetch task; its cancellation by ``transport.close()`` becomes an error."""
+    try:
+        return await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if transport.closed and task.cancelled() and not (current and current.cancelling()):
+            raise SessionClosedError("the NorthflankSession was closed during the walk") from None
+        raise
+
+
+async def _discard(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a prefetch no one will read, wait for it to let go of its connection."""
+    if task is None:
+        return
+    if not task.done():
+        task.cancel()
+        await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # mark it retrieved: the walk is over, no one will read it
+
+
+async def walk_pages(
+    transport: Transport,
+    endpoint: ListEndpoint[T, P],
+    url: URL,
+    query: PageQuery,
+    *,
+    max_items: int | None = None,
+    prefetch: bool = True,
+) -> AsyncGenerator[P, None]:
+    """Yield every page from ``query``'s start until ``hasNextPage`` is false.
+
+    The next page is requested as soon as this page's JSON is parsed (with
+    ``prefetch``), so the server works while this page is structured and consumed. No
+    page is requested past ``max_items`` items. A cursor seen before, or a next page
+    without a cursor, raises PaginationError after the page that carried it is yielded.
+    """
+    seen: set[str] = set()
+    if query.cursor is not None:
+        seen.add(query.cursor)
+    page_number = query.page or 1
+    remaining = max_items
+    request_url = url.with_query(query.params())
+    pending: asyncio.Task[tuple[Any, RateLimit | None]] | None = None
+    if prefetch:
+        pending = transport.spawn(transport.get_json(request_url))
+    try:
+        while True:
+            if pending is not None:
+                data, rate_limit = await _result(pending, transport)
+                pending = None
+            else:
+                data, rate_limit = await transport.get_json(request_url)
+            items, pagination = endpoint.split(data, request_url)
+            if remaining is not None:
+                remaining -= len(items)
+            has_next = pagination.get("hasNextPage") is True
+            go_on = has_next and (remaining is None or remaining > 0)
+            next_cursor = pagination.get("cursor")
+            problem: str | None = None
+            if go_on and not (isinstance(next_cursor, str) and next_cursor):
+                problem = "hasNextPage is true but the answer has no cursor"
+            elif go_on and next_cursor in seen:
+                problem = (
+                    f"the cursor {excerpt(str(next_cursor), 60)!r} was already used by this walk"
+                )
+            next_url = request_url
+            if go_on and problem is None:
+                assert isinstance(next_cursor, str)
+                seen.add(next_cursor)
+                next_url = url.with_query(query.params(next_cursor))
+                if prefetch:
+                    pending = transport.spawn(transport.get_json(next_url))
+            yield endpoint.build(items, pagination, rate_limit, request_url)
+            if problem is not None:
+                raise PaginationError(
+                    f"page {page_number} of GET {request_url}: {problem}; stopped so as not to loop",
+                    url=str(request_url),
+                    page=page_number,
+                )
+            if not go_on:
+                return
+            page_number += 1
+            request_url = next_url
+    finally:
+        await _discard(pending)
+
+
+async def iter_items(
+    pages: AsyncGenerator[P, None], max_items: int | None
+) -> AsyncGenerator[Any, None]:
+    """The items of ``pages`` one by one, stopping after ``max_items``."""
+    async with aclosing(pages):
+        if max_items == 0:
+            return
+        count = 0
+        async for page in pages:
+            for item in page.items:
+                yield item
+                count += 1
+                if count == max_items:
+                    return

@@ -1,0 +1,93 @@
+"""When to try a request again, and how long to wait first; pure functions, no I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import attrs
+
+__all__ = ["RETRY_STATUSES", "RetryPolicy", "parse_retry_after"]
+
+#: Statuses worth a second try: timeouts, rate limiting and passing server trouble.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise ValueError(
+            f"RetryPolicy.{attribute.name} must be a finite number >= 0, got {value!r}"
+        )
+
+
+def _at_least_one(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        raise ValueError(f"RetryPolicy.{attribute.name} must be an int >= 1, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How a session retries a request that failed for a reason that may pass.
+
+    Retried: connection errors, timeouts, and the statuses 408, 429, 500, 502, 503 and
+    504; never any other 4xx. The wait before attempt ``n + 1`` is the server's
+    ``Retry-After`` (or, on a 429 without it, ``x-ratelimit-reset``) when it sent one,
+    else a random time between 0 and ``min(backoff_max, backoff_base * 2 ** (n - 1))``
+    ("full jitter"). A wait longer than ``max_wait`` is never slept: the error is raised
+    at once with its ``retry_after`` set, for the caller to decide. The default
+    ``max_wait`` of 60 s suits request handlers; a worker that should sit out the API's
+    hourly rate-limit window sets ``max_wait=3600``.
+
+    ``sleep`` and ``random`` are there for tests, which need not wait in real time.
+    """
+
+    max_attempts: int = attrs.field(default=4, validator=_at_least_one)
+    """Attempts in all, the first one included; 1 turns retrying off."""
+    backoff_base: float = attrs.field(default=0.5, validator=_positive)
+    backoff_max: float = attrs.field(default=30.0, validator=_positive)
+    max_wait: float = attrs.field(default=60.0, validator=_positive)
+    sleep: Callable[[float], Awaitable[None]] = attrs.field(default=asyncio.sleep, repr=False)
+    random: Callable[[], float] = attrs.field(default=random.random, repr=False)
+
+    def backoff(self, attempt: int) -> float:
+        """The jittered wait after failed attempt number ``attempt`` (1-based)."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** (attempt - 1))
+        return self.random() * ceiling
+
+
+#: Used when a session is built with ``retry=None``.
+NO_RETRY = RetryPolicy(max_attempts=1)
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (seconds or an HTTP date), or None.
+
+    A value that cannot be used (``nan``, ``inf``, negative, a bad date) gives None, so
+    the caller falls back to its own backoff.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def server_wait(status: int, headers: Mapping[str, str]) -> float | None:
+    """The wait the server asked for on an error answer, if it asked in a usable way."""
+    wait = parse_retry_after(headers.get("Retry-After"))
+    if wait is None and status == 429:
+        wait = parse_retry_after(headers.get("x-ratelimit-reset"))
+    return wait

@@ -1,0 +1,448 @@
+"""NorthflankSession: configuration, one connection pool, and the list endpoints."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import AsyncGenerator, Iterable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+
+import aiohttp
+from yarl import URL
+
+from ._errors import ConfigurationError
+from ._fanout import SkipCallback, stream_backups
+from ._models import (
+    Addon,
+    AddonBackup,
+    AddonPage,
+    Backup,
+    BackupPage,
+    Page,
+    Project,
+    ProjectPage,
+    RateLimit,
+)
+from ._pagination import (
+    ListEndpoint,
+    PageQuery,
+    check_max_items,
+    iter_items,
+    path_segment,
+    walk_pages,
+)
+from ._retry import NO_RETRY, RetryPolicy
+from ._transport import Transport
+
+__all__ = ["DEFAULT_BASE_URL", "TOKEN_VARIABLES", "NorthflankSession", "__version__"]
+
+try:
+    __version__ = version("northflank-async")
+except PackageNotFoundError:  # pragma: no cover - only when run from a tree that is not installed
+    __version__ = "0.0.0"
+
+DEFAULT_BASE_URL = "https://api.northflank.com"
+TOKEN_VARIABLES = ("NORTHFLANK_API_TOKEN", "NF_API_TOKEN")
+BASE_URL_VARIABLES = ("NORTHFLANK_API_BASE_URL", "NF_API_HOST", "NF_HOST")
+_UNSAFE_TOKEN = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+T = TypeVar("T")
+P = TypeVar("P", bound=Page[Any])
+
+BACKUPS: ListEndpoint[Backup, BackupPage] = ListEndpoint(
+    "/projects/{project_id}/addons/{addon_id}/backups", "backups", Backup, BackupPage
+)
+PROJECTS: ListEndpoint[Project, ProjectPage] = ListEndpoint(
+    "/projects", "projects", Project, ProjectPage
+)
+ADDONS: ListEndpoint[Addon, AddonPage] = ListEndpoint(
+    "/projects/{project_id}/addons", "addons", Addon, AddonPage
+)
+
+
+def _from_env(names: tuple[str, ...], env: Mapping[str, str]) -> str | None:
+    return next((env[name] for name in names if env.get(name)), None)
+
+
+def _resolve_token(token: str | None, env: Mapping[str, str]) -> str:
+    token = token if token is not None else _from_env(TOKEN_VARIABLES, env)
+    if not token:
+        raise ConfigurationError(
+            "no API token: pass token=... or set " + " or ".join(TOKEN_VARIABLES)
+        )
+    if not isinstance(token, str) or _UNSAFE_TOKEN.search(token):
+        raise ConfigurationError(
+            "the API token holds whitespace or control characters (CR, LF, ...); "
+            "it cannot be sent in a header"
+        )
+    return token
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolve_base_url(base_url: str | URL | None, env: Mapping[str, str]) -> URL:
+    raw = base_url if base_url is not None else _from_env(BASE_URL_VARIABLES, env)
+    raw = raw if raw is not None else DEFAULT_BASE_URL
+    text = str(raw)
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        url = URL(text)
+    except ValueError:
+        raise ConfigurationError(f"base_url {text!r} is not a URL") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"base_url {text!r} must be an https:// URL with a host")
+    if url.user or url.password or url.query_string or url.fragment:
+        raise ConfigurationError(
+            f"base_url {url.with_user(None).with_query(None).with_fragment(None)!s} "
+            "must not carry credentials, a query or a fragment"
+        )
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise ConfigurationError(
+            f"base_url {text!r} is plain http: the token would travel in clear text; "
+            "use https:// (plain http is allowed only for loopback hosts)"
+        )
+    return url
+
+
+class NorthflankSession:
+    """An async client of the Northflank API with one connection pool.
+
+    Use it as ``async with NorthflankSession() as nf:``, or call ``await nf.close()``.
+
+    :param token: the API token; else ``NORTHFLANK_API_TOKEN``, else ``NF_API_TOKEN``.
+    :param base_url: else ``NORTHFLANK_API_BASE_URL``, ``NF_API_HOST``, ``NF_HOST``,
+        else ``https://api.northflank.com``. Plain ``http://`` only for loopback hosts.
+    :param team_id: use the ``/v1/teams/{teamId}/...`` routes (organisation tokens).
+    :param timeout: seconds each request may take, connecting included.
+    :param session: an ``aiohttp.ClientSession`` to send requests with; it is used as
+        it is and never closed by this session.
+    :param user_agent: added to the ``User-Agent`` header after ``northflank-async/<v>``.
+    :param retry: the :class:`RetryPolicy`; ``None`` turns retrying off.
+    :param max_concurrency: requests in flight at once across every walk of the session.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | URL | None = None,
+        team_id: str | None = None,
+        timeout: float = 30.0,
+        session: aiohttp.ClientSession | None = None,
+        user_agent: str | None = None,
+        retry: RetryPolicy | None = RetryPolicy(),  # noqa: B008 - frozen, so safe to share
+        max_concurrency: int = 8,
+    ) -> None:
+        env = os.environ
+        secret = _resolve_token(token, env)
+        self._base_url = _resolve_base_url(base_url, env)
+        if team_id is not None:
+            path_segment("team_id", team_id)
+        self._team_id = team_id
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise ConfigurationError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        if (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, int)
+            or max_concurrency < 1
+        ):
+            raise ConfigurationError(
+                f"max_concurrency must be an int >= 1, got {max_concurrency!r}"
+            )
+        agent = f"northflank-async/{__version__}"
+        if user_agent:
+            if _CONTROL.search(user_agent):
+                raise ConfigurationError("user_agent must not hold control characters")
+            agent = f"{agent} {user_agent}"
+        self._transport = Transport(
+            headers={
+                "Authorization": f"Bearer {secret}",
+                "Accept": "application/json",
+                "User-Agent": agent,
+            },
+            timeout=float(timeout),
+            retry=retry if retry is not None else NO_RETRY,
+            max_concurrency=max_concurrency,
+            session=session,
+        )
+
+    def __repr__(self) -> str:
+        return f"NorthflankSession(base_url={str(self._base_url)!r}, team_id={self._team_id!r})"
+
+    @property
+    def base_url(self) -> URL:
+        """The API's base URL."""
+        return self._base_url
+
+    @property
+    def team_id(self) -> str | None:
+        """The team whose routes are used when a call names none."""
+        return self._team_id
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy in force."""
+        return self._transport.retry
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate limit the latest response reported, or None before any response."""
+        return self._transport.rate_limit
+
+    @property
+    def closed(self) -> bool:
+        """Whether the session is closed."""
+        return self._transport.closed
+
+    async def __aenter__(self) -> Self:
+        self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool (unless it was passed in) and end open walks."""
+        await self._transport.close()
+
+    # -- the generic machinery behind every list endpoint -------------------------------
+
+    def _url(
+        self, endpoint: ListEndpoint[Any, Any], team_id: str | None, ids: Mapping[str, str]
+    ) -> URL:
+        return endpoint.url(self._base_url, team_id if team_id is not None else self._team_id, ids)
+
+    def _pages(
+        self,
+        endpoint: ListEndpoint[T, P],
+        ids: Mapping[str, str],
+        team_id: str | None,
+        query: PageQuery,
+        *,
+        prefetch: bool,
+        max_items: int | None = None,
+    ) -> AsyncGenerator[P, None]:
+        url = self._url(endpoint, team_id, ids)
+        return walk_pages(
+            self._transport, endpoint, url, query, max_items=max_items, prefetch=prefetch
+        )
+
+    def _items(
+        self,
+        endpoint: ListEndpoint[T, P],
+        ids: Mapping[str, str],
+        team_id: str | None,
+        query: PageQuery,
+        *,
+        prefetch: bool,
+        max_items: int | None,
+    ) -> AsyncGenerator[T, None]:
+        check_max_items(max_items)
+        pages = self._pages(endpoint, ids, team_id, query, prefetch=prefetch, max_items=max_items)
+        return iter_items(pages, max_items)
+
+    async def _page(
+        self,
+        endpoint: ListEndpoint[T, P],
+        ids: Mapping[str, str],
+        team_id: str | None,
+        query: PageQuery,
+    ) -> P:
+        url = self._url(endpoint, team_id, ids).with_query(query.params())
+        data, rate_limit = await self._transport.get_json(url)
+        page, _ = endpoint.parse(data, rate_limit, url)
+        return page
+
+    # -- backups --------------------------------------------------------------------------
+
+    def list_backups(
+        self,
+        project_id: str,
+        addon_id: str,
+        *,
+        team_id: str | None = None,
+        per_page: int = 100,
+        page: int | None = None,
+        cursor: str | None = None,
+        max_items: int | None = None,
+        prefetch: bool = True,
+    ) -> AsyncGenerator[Backup, None]:
+        """Every backup of an addon, oldest page first, one page held at a time.
+
+        ``page`` starts at that page number, ``cursor`` resumes a walk from a cursor it
+        returned, ``max_items`` stops after that many backups. Arguments are checked
+        here, before any request: a bad one raises ``ValueError``.
+        """
+        ids = {"project_id": project_id, "addon_id": addon_id}
+        query = PageQuery(per_page, page, cursor)
+        return self._items(BACKUPS, ids, team_id, query, prefetch=prefetch, max_items=max_items)
+
+    def list_backup_pages(
+        self,
+        project_id: str,
+        addon_id: str,
+        *,
+        team_id: str | None = None,
+        per_page: int = 100,
+        page: int | None = None,
+        cursor: str | None = None,
+        prefetch: bool = True,
+    ) -> AsyncGenerator[BackupPage, None]:
+        """Every page of an addon's backups, each with its pagination and rate limit."""
+        ids = {"project_id": project_id, "addon_id": addon_id}
+        return self._pages(
+            BACKUPS, ids, team_id, PageQuery(per_page, page, cursor), prefetch=prefetch
+        )
+
+    async def get_backup_page(
+        self,
+        project_id: str,
+        addon_id: str,
+        *,
+        team_id: str | None = None,
+        per_page: int = 100,
+        page: int | None = None,
+        cursor: str | None = None,
+    ) -> BackupPage:
+        """One page of an addon's backups, in exactly one request (plus retries)."""
+        ids = {"project_id": project_id, "addon_id": addon_id}
+        return await self._page(BACKUPS, ids, team_id, PageQuery(per_page, page, cursor))
+
+    # -- projects and addons --------------------------------------------------------------
+
+    def list_projects(
+        self,
+        *,
+        team_id: str | None = None,
+        per_page: int = 100,
+        page: int | None = None,
+        cursor: str | None = None,
+        max_items: int | None = None,
+        prefetch: bool = True,
+    ) -> AsyncGenerator[Project, None]:
+        """Every project the token (or ``team_id``) can see."""
+        query = PageQuery(per_page, page, cursor)
+        return self._items(PROJECTS, {}, team_id, query, prefetch=prefetch, max_items=max_items)
+
+    def list_project_pages(
+        self,
+        *,
+        team_id: str | None = None,
+        per_page: int = 100,
+        page: int | None = None,
+        cursor: str | None = None,
+        prefetch: bool = True,
+    ) -> AsyncGenerator[ProjectPage, None]:
+        """Every page of projects."""
+        return self._pages(
+            PROJECTS, {}, team_id, PageQuery(per_page, page, cursor), prefetch=prefetch
+        )
+
+    async def get_project_page(
+        self,
+        *,
+        team_id: str | None = None,
+        per_page: int = 100,
+        page: int | None = None,
+        cursor: str | None = None,
+    ) -> ProjectPage:
+        """One page of projects, in exactly one request (plus retries)."""
+        return await self._page(PROJECTS, {}, team_id, PageQuery(per_page, page, cursor))
+
+    def list_addons(
+        self,
+        project_id: str,
+        *,
+        team_id: str | None = None,
+        per_page: int = 100,
+        page: int | None = None,
+        cursor: str | None = None,
+        max_items: int | None = None,
+        prefetch: bool = True,
+    ) -> AsyncGenerator[Addon, None]:
+        """Every addon of a project."""
+        query = PageQuery(per_page, page, cursor)
+        ids = {"project_id": project_id}
+        return self._items(ADDONS, ids, team_id, query, prefetch=prefetch, max_items=max_items)
+
+    def list_addon_pages(
+        self,
+        project_id: str,
+        *,
+        team_id: str | None = None,
+        per_page: int = 100,
+        page: int | None = None,
+        cursor: str | None = None,
+        prefetch: bool = True,
+    ) -> AsyncGenerator[AddonPage, None]:
+        """Every page of a project's addons."""
+        ids = {"project_id": project_id}
+        return self._pages(
+            ADDONS, ids, team_id, PageQuery(per_page, page, cursor), prefetch=prefetch
+        )
+
+    async def get_addon_page(
+        self,
+        project_id: str,
+        *,
+        team_id: str | None = None,
+        per_page: int = 100,
+        page: int | None = None,
+        cursor: str | None = None,
+    ) -> AddonPage:
+        """One page of a project's addons, in exactly one request (plus retries)."""
+        ids = {"project_id": project_id}
+        return await self._page(ADDONS, ids, team_id, PageQuery(per_page, page, cursor))
+
+    # -- many addons at once ----------------------------------------------------------------
+
+    def stream_backups(
+        self,
+        project_id: str | None = None,
+        *,
+        team_id: str | None = None,
+        addon_ids: Iterable[str] | None = None,
+        concurrency: int = 4,
+        per_page: int = 100,
+        on_error: Literal["raise", "skip"] = "raise",
+        on_skip: SkipCallback | None = None,
+    ) -> AsyncGenerator[AddonBackup, None]:
+        """Every backup of many addons, up to ``concurrency`` addon walks at once.
+
+        With ``addon_ids``, those addons of ``project_id``; with only ``project_id``,
+        every addon of that project; with neither, every addon of every project the
+        token (or ``team_id``) can see. Backups arrive as they come: in order within an
+        addon, interleaved across addons. A slow consumer holds the walks back, so
+        memory stays near ``concurrency`` pages.
+
+        ``on_error="skip"`` lets the other addons go on when one addon's walk fails (a
+        404 for an addon deleted mid-run, a 403): the failure is logged at WARNING and
+        passed to ``on_skip(project_id, addon_id, error)`` if given.
+        """
+        return stream_backups(
+            self,
+            project_id,
+            team_id=team_id,
+            addon_ids=addon_ids,
+            concurrency=concurrency,
+            per_page=per_page,
+            on_error=on_error,
+            on_skip=on_skip,
+        )

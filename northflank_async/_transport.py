@@ -1,0 +1,242 @@
+"""The one request function: rate limit, concurrency, retries, status -> exception.
+
+Everything that touches the network goes through :meth:`Transport.get_json`. It reads
+each body completely before returning, so no connection is ever held while a caller
+works on a page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import aiohttp
+from yarl import URL
+
+from . import _jsonlib
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    NorthflankError,
+    ResponseValidationError,
+    SessionClosedError,
+    error_for_status,
+    excerpt,
+)
+from ._models import RateLimit
+from ._retry import RETRY_STATUSES, RetryPolicy, server_wait
+
+__all__ = ["Transport", "logger"]
+
+logger = logging.getLogger("northflank_async")
+
+T = TypeVar("T")
+
+
+def parse_rate_limit(headers: Mapping[str, str], now: datetime) -> RateLimit | None:
+    """The ``x-ratelimit-*`` headers as a RateLimit, or None when any is missing or bad."""
+    try:
+        limit = int(headers["x-ratelimit-limit"])
+        remaining = int(headers["x-ratelimit-remaining"])
+        reset = float(headers["x-ratelimit-reset"])
+    except (KeyError, ValueError):
+        return None
+    if not 0 <= reset < 1e7:  # also refuses nan
+        return None
+    return RateLimit(limit=limit, remaining=remaining, reset_at=now + timedelta(seconds=reset))
+
+
+class Transport:
+    """Sends GET requests for a session and turns every answer into data or an error."""
+
+    def __init__(
+        self,
+        *,
+        headers: Mapping[str, str],
+        timeout: float,
+        retry: RetryPolicy,
+        max_concurrency: int,
+        session: aiohttp.ClientSession | None,
+    ) -> None:
+        self._headers = dict(headers)
+        self._timeout_seconds = timeout
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout)
+        self.retry = retry
+        self._max_concurrency = max_concurrency
+        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._http = session
+        self._owns_http = session is None
+        self._closed = False
+        self._closed_event = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.rate_limit: RateLimit | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run."""
+        return self._closed
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise SessionClosedError("the NorthflankSession is closed")
+        if self._http is None:
+            connector = aiohttp.TCPConnector(limit=max(self._max_concurrency, 10))
+            self._http = aiohttp.ClientSession(connector=connector)
+        elif self._http.closed:
+            raise SessionClosedError(
+                "the aiohttp.ClientSession given to NorthflankSession is closed"
+            )
+        return self._http
+
+    def open(self) -> None:
+        """Create the owned aiohttp session now (it needs a running event loop)."""
+        self._client()
+
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run ``coro`` as a task that :meth:`close` cancels if it is still running."""
+        if self._closed:
+            coro.close()
+            raise SessionClosedError("the NorthflankSession is closed")
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        """Cancel the session's background requests and close the pool it owns."""
+        if self._closed:
+            return
+        self._closed = True
+        self._closed_event.set()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        if self._http is not None and self._owns_http:
+            await self._http.close()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep with the policy's sleep, cut short (with an error) if the session closes."""
+        sleeper = asyncio.ensure_future(self.retry.sleep(seconds))
+        closer = asyncio.ensure_future(self._closed_event.wait())
+        try:
+            await asyncio.wait({sleeper, closer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            closer.cancel()
+        if self._closed:
+            raise SessionClosedError("the NorthflankSession was closed while a request waited")
+
+    async def _wait_for_budget(self, url: URL) -> None:
+        """Sleep until the rate-limit window resets when the last answer left no budget."""
+        latest = self.rate_limit
+        if latest is None or latest.remaining > 0:
+            return
+        wait = (latest.reset_at - datetime.now(UTC)).total_seconds()
+        if 0 < wait <= self.retry.max_wait:
+            logger.warning(
+                "rate limit spent (%d requests); waiting %.1f s for the window to reset before GET %s",
+                latest.limit,
+                wait,
+                url,
+            )
+            await self.sleep(wait)
+
+    async def get_json(self, url: URL) -> tuple[Any, RateLimit | None]:
+        """GET ``url`` and return its parsed JSON body and rate limit, retrying as the policy says.
+
+        Raises the matching :class:`NorthflankError`; never an aiohttp exception, and
+        never one chained to an exception that could hold the request headers.
+        """
+        policy = self.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            await self._wait_for_budget(url)
+            failure: NorthflankError
+            wait: float | None = None
+            started = time.perf_counter()
+            try:
+                async with self._semaphore:
+                    http = self._client()
+                    async with http.get(
+                        url,
+                        headers=self._headers,
+                        allow_redirects=False,
+                        timeout=self._timeout,
+                    ) as response:
+                        body = await response.read()
+            except TimeoutError:
+                failure = APITimeoutError(
+                    f"GET {url}: no complete answer within {self._timeout_seconds:g} s "
+                    f"(attempt {attempt} of {policy.max_attempts})",
+                    url=str(url),
+                )
+            except aiohttp.ClientError as exc:
+                failure = APIConnectionError(
+                    f"GET {url}: {type(exc).__name__}: {exc} "
+                    f"(attempt {attempt} of {policy.max_attempts})",
+                    url=str(url),
+                )
+            else:
+                status = response.status
+                headers = response.headers
+                elapsed = (time.perf_counter() - started) * 1000
+                logger.debug("GET %s -> %d (attempt %d, %.1f ms)", url, status, attempt, elapsed)
+                rate_limit = parse_rate_limit(headers, datetime.now(UTC))
+                if rate_limit is not None:
+                    self.rate_limit = rate_limit
+                if 200 <= status < 300:
+                    return _parse_body(body, url, status), rate_limit
+                wait = server_wait(status, headers)
+                failure = error_for_status(
+                    status, body, str(url), reason=response.reason or "", retry_after=wait
+                )
+                if 300 <= status < 400:
+                    failure.message += (
+                        f" (redirect to {headers.get('Location', '?')} not followed: "
+                        "the API does not redirect and the token must not travel elsewhere)"
+                    )
+                if status not in RETRY_STATUSES:
+                    raise failure
+            if self._closed:
+                raise SessionClosedError(f"GET {url}: the NorthflankSession was closed mid-request")
+            if attempt >= policy.max_attempts:
+                raise failure
+            if wait is None:
+                wait = policy.backoff(attempt)
+            elif wait > policy.max_wait:
+                raise failure
+            logger.warning(
+                "GET %s failed (%s); retrying in %.2f s (attempt %d of %d)",
+                url,
+                _reason(failure),
+                wait,
+                attempt + 1,
+                policy.max_attempts,
+            )
+            await self.sleep(wait)
+
+
+def _reason(failure: NorthflankError) -> str:
+    status = getattr(failure, "status", None)
+    return f"status {status}" if status is not None else type(failure).__name__
+
+
+def _parse_body(body: bytes, url: URL, status: int) -> Any:
+    if not body.strip():
+        raise ResponseValidationError(
+            f"GET {url}: the {status} answer has an empty body", url=str(url)
+        )
+    try:
+        return _jsonlib.loads(body)
+    except ValueError:
+        pass
+    raise ResponseValidationError(
+        f"GET {url}: the {status} answer is not JSON: {excerpt(body)!r}", url=str(url)
+    )
