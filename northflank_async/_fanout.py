@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SkipCallback", "stream_backups"]
 
-#: Called as ``on_skip(project_id, addon_id, error)`` for an addon skipped on error.
-SkipCallback = Callable[[str, str, NorthflankError], None]
+#: Called as ``on_skip(project_id, addon_id, error)`` for an addon skipped on error;
+#: ``addon_id`` is None when the project's addons could not be listed at all.
+SkipCallback = Callable[[str, str | None, NorthflankError], None]
+_Skip = SkipCallback
 
 
 @attrs.frozen
@@ -48,8 +50,13 @@ async def _addresses(
     addon_ids: list[str] | None,
     team_id: str | None,
     per_page: int,
+    skip: _Skip | None,
 ) -> AsyncGenerator[tuple[str, str], None]:
-    """The ``(project_id, addon_id)`` pairs to walk, discovered page by page."""
+    """The ``(project_id, addon_id)`` pairs to walk, discovered page by page.
+
+    With ``skip``, a project whose addons cannot be listed (deleted mid-run, 403) is
+    reported and passed over; a failure to list the projects always ends the stream.
+    """
     if project_id is not None and addon_ids is not None:
         for addon_id in addon_ids:
             yield project_id, addon_id
@@ -60,11 +67,17 @@ async def _addresses(
         projects = _project_ids(nf, team_id, per_page)
     async with aclosing(projects):
         async for project in projects:
-            async with aclosing(
-                nf.list_addons(project, team_id=team_id, per_page=per_page)
-            ) as addons:
-                async for addon in addons:
-                    yield project, addon.id
+            addons = nf.list_addons(project, team_id=team_id, per_page=per_page)
+            try:
+                async with aclosing(addons):
+                    async for addon in addons:
+                        yield project, addon.id
+            except SessionClosedError:
+                raise
+            except NorthflankError as error:
+                if skip is None:
+                    raise
+                skip(project, None, error)
 
 
 async def _one(value: str) -> AsyncGenerator[str, None]:
@@ -91,7 +104,10 @@ def stream_backups(
     on_skip: SkipCallback | None = None,
 ) -> AsyncGenerator[AddonBackup, None]:
     """See :meth:`NorthflankSession.stream_backups`; arguments are checked here, at the call."""
-    ids = None if addon_ids is None else list(addon_ids)
+    if isinstance(addon_ids, str):
+        raise ValueError(f"addon_ids must be a list of ids, not the string {addon_ids!r}")
+    # Each addon once, in the order given.
+    ids = None if addon_ids is None else list(dict.fromkeys(addon_ids))
     if ids is not None:
         if project_id is None:
             raise ValueError("addon_ids needs the project_id they belong to")
@@ -99,13 +115,23 @@ def stream_backups(
             path_segment("addon_id", addon_id)
     if project_id is not None:
         path_segment("project_id", project_id)
+    if team_id is not None:
+        path_segment("team_id", team_id)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
     if on_error not in ("raise", "skip"):
         raise ValueError(f'on_error must be "raise" or "skip", got {on_error!r}')
     PageQuery(per_page)  # checks per_page
-    addresses = _addresses(nf, project_id, ids, team_id, per_page)
-    return _stream(nf, addresses, team_id, concurrency, per_page, on_error, on_skip)
+
+    def skip(project: str, addon: str | None, error: NorthflankError) -> None:
+        what = f"addon {addon}" if addon is not None else "the addons"
+        logger.warning("skipping the backups of %s of project %s: %s", what, project, error)
+        if on_skip is not None:
+            on_skip(project, addon, error)
+
+    report = skip if on_error == "skip" else None
+    addresses = _addresses(nf, project_id, ids, team_id, per_page, report)
+    return _stream(nf, addresses, team_id, concurrency, per_page, report)
 
 
 async def _stream(
@@ -114,8 +140,7 @@ async def _stream(
     team_id: str | None,
     concurrency: int,
     per_page: int,
-    on_error: Literal["raise", "skip"],
-    on_skip: SkipCallback | None,
+    skip: _Skip | None,
 ) -> AsyncGenerator[AddonBackup, None]:
     # Each slot of the queue holds one page; a consumer that stops reading stops the
     # walks once it is full, so memory stays near `concurrency` pages.
@@ -142,13 +167,9 @@ async def _stream(
                 except SessionClosedError:
                     raise
                 except NorthflankError as error:
-                    if on_error == "raise":
+                    if skip is None:
                         raise
-                    logger.warning(
-                        "skipping the backups of addon %s of project %s: %s", addon, project, error
-                    )
-                    if on_skip is not None:
-                        on_skip(project, addon, error)
+                    skip(project, addon, error)
         except Exception as error:
             await queue.put(_Failed(error))
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 from collections.abc import AsyncGenerator, Iterable, Mapping
@@ -83,7 +84,8 @@ def _resolve_token(token: str | None, env: Mapping[str, str]) -> str:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
+    # Only the name itself: a resolver may send "x.localhost" to DNS, and so elsewhere.
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -149,10 +151,19 @@ class NorthflankSession:
         secret = _resolve_token(token, env)
         self._base_url = _resolve_base_url(base_url, env)
         if team_id is not None:
-            path_segment("team_id", team_id)
+            try:
+                path_segment("team_id", team_id)
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
         self._team_id = team_id
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-            raise ConfigurationError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 < timeout < math.inf
+        ):
+            raise ConfigurationError(
+                f"timeout must be a finite number of seconds > 0, got {timeout!r}"
+            )
         if (
             isinstance(max_concurrency, bool)
             or not isinstance(max_concurrency, int)
