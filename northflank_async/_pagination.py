@@ -154,14 +154,16 @@ class ListEndpoint(Generic[T, P]):
         return self.page_type(structured, paging, rate_limit)
 
 
-async def _result(task: asyncio.Task[T], transport: Transport) -> T:
-    """Await a prefetch task; its cancellation by ``transport.close()`` becomes an error."""
+async def _result(task: asyncio.Task[T], transport: Transport, url: URL) -> T:
+    """Await the prefetch of ``url``; its cancellation by ``transport.close()`` becomes an error."""
     try:
         return await task
     except asyncio.CancelledError:
         current = asyncio.current_task()
         if transport.closed and task.cancelled() and not (current and current.cancelling()):
-            raise SessionClosedError("the NorthflankSession was closed during the walk") from None
+            raise SessionClosedError(
+                f"GET {url}: the NorthflankSession was closed during the walk"
+            ) from None
         raise
 
 
@@ -204,7 +206,7 @@ async def walk_pages(
     try:
         while True:
             if pending is not None:
-                data, rate_limit = await _result(pending, transport)
+                data, rate_limit = await _result(pending, transport, request_url)
                 pending = None
             else:
                 data, rate_limit = await transport.get_json(request_url)

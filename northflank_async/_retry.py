@@ -37,8 +37,9 @@ class RetryPolicy:
     504; never any other 4xx. The wait before attempt ``n + 1`` is the server's
     ``Retry-After`` (or, on a 429 without it, ``x-ratelimit-reset``) when it sent one,
     else a random time between 0 and ``min(backoff_max, backoff_base * 2 ** (n - 1))``
-    ("full jitter"). A wait longer than ``max_wait`` is never slept: the error is raised
-    at once with its ``retry_after`` set, for the caller to decide. The default
+    ("full jitter"). A wait the server asks for that is longer than ``max_wait`` is never
+    slept: the error is raised at once with its ``retry_after`` set, for the caller to
+    decide; the SDK's own backoff is capped at ``max_wait``. The default
     ``max_wait`` of 60 s suits request handlers; a worker that should sit out the API's
     hourly rate-limit window sets ``max_wait=3600``.
 
@@ -54,9 +55,13 @@ class RetryPolicy:
     random: Callable[[], float] = attrs.field(default=random.random, repr=False)
 
     def backoff(self, attempt: int) -> float:
-        """The jittered wait after failed attempt number ``attempt`` (1-based)."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** (attempt - 1))
-        return self.random() * ceiling
+        """The jittered wait after failed attempt number ``attempt`` (1-based).
+
+        Never more than ``backoff_max`` nor ``max_wait``.
+        """
+        # The exponent is capped so that a policy with thousands of attempts cannot overflow.
+        growth = self.backoff_base * 2.0 ** min(attempt - 1, 64)
+        return self.random() * min(self.backoff_max, self.max_wait, growth)
 
 
 #: Used when a session is built with ``retry=None``.

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
@@ -33,6 +34,8 @@ from ._retry import RETRY_STATUSES, RetryPolicy, server_wait
 __all__ = ["Transport", "logger"]
 
 logger = logging.getLogger("northflank_async")
+# A library leaves output to the application: without its own logging set up, nothing prints.
+logger.addHandler(logging.NullHandler())
 
 T = TypeVar("T")
 
@@ -71,8 +74,10 @@ class Transport:
         self._http = session
         self._owns_http = session is None
         self._closed = False
-        self._closed_event = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Tasks inside an _Interruptible stretch, and those close() cancelled there.
+        self._active: set[asyncio.Task[Any]] = set()
+        self._interrupted: set[asyncio.Task[Any]] = set()
         self.rate_limit: RateLimit | None = None
 
     @property
@@ -111,7 +116,11 @@ class Transport:
         if self._closed:
             return
         self._closed = True
-        self._closed_event.set()
+        # A request or retry wait running in a caller's task ends with SessionClosedError
+        # (see _Interruptible); the session's own background tasks are simply cancelled.
+        for task in self._active - self._tasks - {asyncio.current_task()}:
+            self._interrupted.add(task)
+            task.cancel()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -120,17 +129,10 @@ class Transport:
         if self._http is not None and self._owns_http:
             await self._http.close()
 
-    async def sleep(self, seconds: float) -> None:
-        """Sleep with the policy's sleep, cut short (with an error) if the session closes."""
-        sleeper = asyncio.ensure_future(self.retry.sleep(seconds))
-        closer = asyncio.ensure_future(self._closed_event.wait())
-        try:
-            await asyncio.wait({sleeper, closer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            closer.cancel()
-        if self._closed:
-            raise SessionClosedError("the NorthflankSession was closed while a request waited")
+    async def sleep(self, seconds: float, url: URL) -> None:
+        """Sleep with the policy's sleep before a request to ``url``; closing cuts it short."""
+        with _Interruptible(self, url, "while the request waited to be sent"):
+            await self.retry.sleep(seconds)
 
     async def _wait_for_budget(self, url: URL) -> None:
         """Sleep until the rate-limit window resets when the last answer left no budget."""
@@ -145,7 +147,7 @@ class Transport:
                 wait,
                 url,
             )
-            await self.sleep(wait)
+            await self.sleep(wait, url)
 
     async def get_json(self, url: URL) -> tuple[Any, RateLimit | None]:
         """GET ``url`` and return its parsed JSON body and rate limit, retrying as the policy says.
@@ -162,22 +164,25 @@ class Transport:
             wait: float | None = None
             started = time.perf_counter()
             try:
-                async with self._semaphore:
-                    http = self._client()
-                    async with http.get(
-                        url,
-                        headers=self._headers,
-                        allow_redirects=False,
-                        timeout=self._timeout,
-                    ) as response:
-                        body = await response.read()
+                with _Interruptible(self, url, "mid-request"):
+                    async with self._semaphore:
+                        http = self._client()
+                        async with http.get(
+                            url,
+                            headers=self._headers,
+                            allow_redirects=False,
+                            timeout=self._timeout,
+                        ) as response:
+                            body = await response.read()
             except TimeoutError:
+                _log_attempt(url, "timeout", attempt, started)
                 failure = APITimeoutError(
                     f"GET {url}: no complete answer within {self._timeout_seconds:g} s "
                     f"(attempt {attempt} of {policy.max_attempts})",
                     url=str(url),
                 )
             except aiohttp.ClientError as exc:
+                _log_attempt(url, type(exc).__name__, attempt, started)
                 failure = APIConnectionError(
                     f"GET {url}: {type(exc).__name__}: {exc} "
                     f"(attempt {attempt} of {policy.max_attempts})",
@@ -186,8 +191,7 @@ class Transport:
             else:
                 status = response.status
                 headers = response.headers
-                elapsed = (time.perf_counter() - started) * 1000
-                logger.debug("GET %s -> %d (attempt %d, %.1f ms)", url, status, attempt, elapsed)
+                _log_attempt(url, status, attempt, started)
                 rate_limit = parse_rate_limit(headers, datetime.now(UTC))
                 if rate_limit is not None:
                     self.rate_limit = rate_limit
@@ -204,8 +208,6 @@ class Transport:
                     )
                 if status not in RETRY_STATUSES:
                     raise failure
-            if self._closed:
-                raise SessionClosedError(f"GET {url}: the NorthflankSession was closed mid-request")
             if attempt >= policy.max_attempts:
                 raise failure
             if wait is None:
@@ -220,7 +222,54 @@ class Transport:
                 attempt + 1,
                 policy.max_attempts,
             )
-            await self.sleep(wait)
+            await self.sleep(wait, url)
+
+
+class _Interruptible:
+    """A stretch of a request (sending it, or waiting to) that closing the session ends.
+
+    :meth:`Transport.close` cancels the task inside it; here that cancellation is taken
+    back and becomes :class:`SessionClosedError`. When the task's owner cancelled it
+    too, ``CancelledError`` goes on as it is.
+    """
+
+    __slots__ = ("_task", "_transport", "_url", "_when")
+
+    def __init__(self, transport: Transport, url: URL, when: str) -> None:
+        self._transport = transport
+        self._url = url
+        self._when = when
+        task = asyncio.current_task()
+        assert task is not None, "requests run inside an asyncio task"
+        self._task = task
+
+    def _error(self) -> SessionClosedError:
+        return SessionClosedError(f"GET {self._url}: the NorthflankSession was closed {self._when}")
+
+    def __enter__(self) -> None:
+        if self._transport.closed:
+            raise self._error()
+        self._transport._active.add(self._task)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        transport = self._transport
+        transport._active.discard(self._task)
+        if self._task in transport._interrupted:
+            transport._interrupted.discard(self._task)
+            if self._task.uncancel() == 0:
+                raise self._error() from None
+
+
+def _log_attempt(url: URL, outcome: int | str, attempt: int, started: float) -> None:
+    """The DEBUG line for one request: its URL, status (or failure), attempt and time."""
+    if logger.isEnabledFor(logging.DEBUG):
+        elapsed = (time.perf_counter() - started) * 1000
+        logger.debug("GET %s -> %s (attempt %d, %.1f ms)", url, outcome, attempt, elapsed)
 
 
 def _reason(failure: NorthflankError) -> str:

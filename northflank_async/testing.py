@@ -142,7 +142,8 @@ class _RateLimiter:
         allowed = self._remaining > 0
         if allowed:
             self._remaining -= 1
-        reset = max(0, math.ceil(window_end - now))
+        # Rounded first: (now + 3600) - now can be 3600.0000000002, which is no 3601.
+        reset = max(0, math.ceil(round(window_end - now, 6)))
         headers = {
             "x-ratelimit-limit": str(self.limit),
             "x-ratelimit-remaining": str(self._remaining),

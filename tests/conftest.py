@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -11,6 +12,13 @@ from northflank_async.testing import MockNorthflank
 
 PROJECT = "default-project"
 ADDON = "example-addon"
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` (say, a count of the mock's requests) until it holds, for 2 s at most."""
+    async with asyncio.timeout(2):
+        while not condition():  # noqa: ASYNC110 - the mock's counters have no event to await
+            await asyncio.sleep(0.002)
 
 
 class FakeSleep:
@@ -60,9 +68,7 @@ SessionFactory = Callable[..., Awaitable[NorthflankSession]]
 
 
 @pytest.fixture
-async def make_session(
-    mock: MockNorthflank, retry: RetryPolicy
-) -> AsyncIterator[SessionFactory]:
+async def make_session(mock: MockNorthflank, retry: RetryPolicy) -> AsyncIterator[SessionFactory]:
     """Build sessions against ``mock`` (closed after the test); keywords override defaults."""
     sessions: list[NorthflankSession] = []
 
