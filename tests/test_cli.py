@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import runpy
 import signal
 import sys
 import threading
@@ -1033,3 +1034,15 @@ async def test_subprocess_mock_serve_answers_and_stops_on_ctrl_c(tmp_path: Path)
         [p["id"] for p in body["data"]["projects"]],
     )
     assert (0, b"stopped after 1 requests\n") == (process.returncode, err)
+
+
+def test_python_dash_m_runs_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m northflank_async`` is the same command line, with its exit code."""
+    monkeypatch.setattr(sys, "argv", ["northflank-async", "--help"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("northflank_async", run_name="__main__", alter_sys=True)
+
+    assert 0 == exited.value.code
+    assert "get" in capsys.readouterr().out
