@@ -1,19 +1,58 @@
-"""The JSON parser for response bodies: orjson when installed (the ``speedups`` extra)."""
+"""The JSON parser for response bodies: orjson when installed (the ``speedups`` extra).
+
+:func:`loads` gives exactly what ``json.loads`` gives, with either parser:
+
+- orjson reads an integer beyond 64 bits as a float; a body with a run of 19 or more
+  digits anywhere (a cheap, conservative test) is therefore parsed by ``json``;
+- what orjson refuses and ``json`` accepts (``NaN``, ``Infinity``, ``1e400``, lone
+  surrogates, a byte-order mark, UTF-16) is parsed by ``json``;
+- a body nested too deeply for either raises ValueError, not RecursionError.
+
+Benchmarks only: the environment variable ``_NORTHFLANK_ASYNC_STDLIB_JSON=1``, read at
+import, makes the SDK use ``json`` even when orjson is installed (``benchmarks/run.py``
+uses it to measure both in one run). It is private and may go away.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
 __all__ = ["PARSER", "loads"]
 
+_DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else byte for byte in range(256))
+_LONG_NUMBER = b"0" * 19
+
+
+def _stdlib_loads(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("the JSON document is nested too deeply") from None
+
+
 loads: Callable[[bytes], Any]
+PARSER: str
 try:
+    if os.environ.get("_NORTHFLANK_ASYNC_STDLIB_JSON"):  # pragma: no cover - run in a subprocess
+        raise ImportError("the stdlib json parser was asked for")
     import orjson
 except ImportError:  # pragma: no cover - depends on whether the speedups extra is installed
-    loads = json.loads
+    loads = _stdlib_loads
     PARSER = "json"
 else:  # pragma: no cover - depends on whether the speedups extra is installed
-    loads = orjson.loads
+    _orjson_loads = orjson.loads
+    _JSONDecodeError = orjson.JSONDecodeError
+
+    def _orjson_or_stdlib_loads(body: bytes) -> Any:
+        if _LONG_NUMBER in body.translate(_DIGITS_TO_ZERO):
+            return _stdlib_loads(body)  # it may hold an integer beyond 64 bits
+        try:
+            return _orjson_loads(body)
+        except _JSONDecodeError:
+            return _stdlib_loads(body)
+
+    loads = _orjson_or_stdlib_loads
     PARSER = "orjson"

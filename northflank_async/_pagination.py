@@ -230,6 +230,9 @@ async def walk_pages(
                 next_url = url.with_query(query.params(next_cursor))
                 if prefetch:
                     pending = transport.spawn(transport.get_json(next_url))
+                    # One turn of the event loop sends the request; without it, nothing
+                    # would be sent before the consumer next awaits something real.
+                    await asyncio.sleep(0)
             yield endpoint.build(items, pagination, rate_limit, request_url)
             if problem is not None:
                 raise PaginationError(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -32,7 +32,7 @@ class FakeSleep:
 
 
 @pytest.fixture(autouse=True)
-def _no_api_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_api_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the developer's own Northflank variables out of every test."""
     for name in (
         "NORTHFLANK_API_TOKEN",
@@ -42,7 +42,6 @@ def _no_api_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "NF_HOST",
     ):
         monkeypatch.delenv(name, raising=False)
-    yield
 
 
 @pytest.fixture
