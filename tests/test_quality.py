@@ -45,6 +45,6 @@ def test_ruff_is_clean(args: tuple[str, ...]) -> None:
 
 def test_pyright_strict_accepts_public_api_use() -> None:
     """pyright in strict mode sees no unknown or wrong type in code using every export."""
-    result = _run("pyright", "--pythonpath", sys.executable)
+    result = _run("pyright", "--project", "pyproject.toml", "--pythonpath", sys.executable)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 errors" in result.stdout
