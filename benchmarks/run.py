@@ -61,7 +61,7 @@ from northflank_async import (
     converter,
 )
 from northflank_async._convert import _configure
-from northflank_async.testing import MockNorthflank
+from northflank_async.testing import MockNorthflank, example_backup
 
 #: The converter as it was before it was tuned: the same rules on cattrs' generated functions.
 cattrs_converter = cattrs.Converter()
@@ -78,24 +78,8 @@ STRUCTURE_US_TARGET = 5.0
 PREFETCH_RATIO_TARGET = 0.65
 RSS_MIB_TARGET = 10.0
 
-#: The backup of the documented example response (list addon backups), verbatim.
-SEED_BACKUP: dict[str, Any] = {
-    "id": "example-backup",
-    "name": "Example Backup",
-    "status": "completed",
-    "createdAt": "2021-01-20T11:19:53.175Z",
-    "completedAt": "2021-01-20T11:19:54.494Z",
-    "config": {
-        "source": {"type": "snapshot"},
-        "size": "1234",
-        "compressionType": "gz",
-        "additionalDestinations": [
-            {"destinationId": "example-backup-destination", "retentionTime": 7, "type": "custom"}
-        ],
-        "addonVersion": "4.4.8",
-    },
-    "customDestinationId": "example-backup-destination",
-}
+#: The backup of the API reference's example response.
+SEED_BACKUP: dict[str, Any] = example_backup()
 
 
 # ------------------------------------------------------------------------ the server

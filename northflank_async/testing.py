@@ -19,6 +19,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import copy
 import functools
 import gc
 import hashlib
@@ -42,9 +43,34 @@ __all__ = [
     "FaultPlan",
     "MockNorthflank",
     "RecordedRequest",
+    "example_backup",
 ]
 
 JSONDict = dict[str, Any]
+
+_EXAMPLE_BACKUP: Final[JSONDict] = {
+    "id": "example-backup",
+    "name": "Example Backup",
+    "status": "completed",
+    "createdAt": "2021-01-20T11:19:53.175Z",
+    "completedAt": "2021-01-20T11:19:54.494Z",
+    "config": {
+        "source": {"type": "snapshot"},
+        "size": "1234",
+        "compressionType": "gz",
+        "additionalDestinations": [
+            {"destinationId": "example-backup-destination", "retentionTime": 7, "type": "custom"}
+        ],
+        "addonVersion": "4.4.8",
+    },
+    "customDestinationId": "example-backup-destination",
+}
+
+
+def example_backup() -> JSONDict:
+    """A fresh copy of the backup in the API reference's example response, verbatim."""
+    return copy.deepcopy(_EXAMPLE_BACKUP)
+
 
 FaultKind = Literal["fail", "drop", "stall", "bad_json", "repeat_cursor", "omit_cursor", "redirect"]
 """The kinds of fault a ``FaultPlan`` can inject."""

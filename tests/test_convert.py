@@ -23,7 +23,7 @@ from northflank_async import (
     ResponseValidationError,
     converter,
 )
-from northflank_async.testing import MockNorthflank
+from northflank_async.testing import MockNorthflank, example_backup
 from tests.conftest import ADDON, PROJECT
 
 #: The backup of the documented example response, verbatim.
@@ -100,6 +100,13 @@ def _seed_config(**changes: Any) -> dict[str, Any]:
 
 
 # -- the documented example ---------------------------------------------------------------
+
+
+def test_testing_example_backup_is_the_seed_verbatim() -> None:
+    """``northflank_async.testing.example_backup()`` is the API reference's example, fresh each call."""
+    first = example_backup()
+    first["config"]["size"] = "0"
+    assert SEED_BACKUP == example_backup()
 
 
 def test_seed_example_structures_to_the_expected_backup() -> None:

@@ -37,25 +37,10 @@ from northflank_async import (
     converter,
 )
 from northflank_async._convert import detailed_converter, structure_items
-from northflank_async.testing import MockNorthflank
+from northflank_async.testing import MockNorthflank, example_backup
 
-SEED_BACKUP: dict[str, Any] = {
-    "id": "example-backup",
-    "name": "Example Backup",
-    "status": "completed",
-    "createdAt": "2021-01-20T11:19:53.175Z",
-    "completedAt": "2021-01-20T11:19:54.494Z",
-    "config": {
-        "source": {"type": "snapshot"},
-        "size": "1234",
-        "compressionType": "gz",
-        "additionalDestinations": [
-            {"destinationId": "example-backup-destination", "retentionTime": 7, "type": "custom"}
-        ],
-        "addonVersion": "4.4.8",
-    },
-    "customDestinationId": "example-backup-destination",
-}
+#: The backup of the API reference's example response.
+SEED_BACKUP: dict[str, Any] = example_backup()
 
 
 def strict(value: Any) -> Any:

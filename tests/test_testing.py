@@ -17,29 +17,20 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
-from northflank_async.testing import Fault, FaultPlan, MockNorthflank, RecordedRequest
+from northflank_async.testing import (
+    Fault,
+    FaultPlan,
+    MockNorthflank,
+    RecordedRequest,
+    example_backup,
+)
 
 TOKEN = "nf-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 BACKUPS = "/v1/projects/default-project/addons/example-addon/backups"
 
-SEED_BACKUP: dict[str, Any] = {
-    "id": "example-backup",
-    "name": "Example Backup",
-    "status": "completed",
-    "createdAt": "2021-01-20T11:19:53.175Z",
-    "completedAt": "2021-01-20T11:19:54.494Z",
-    "config": {
-        "source": {"type": "snapshot"},
-        "size": "1234",
-        "compressionType": "gz",
-        "additionalDestinations": [
-            {"destinationId": "example-backup-destination", "retentionTime": 7, "type": "custom"}
-        ],
-        "addonVersion": "4.4.8",
-    },
-    "customDestinationId": "example-backup-destination",
-}
+#: The backup of the API reference's example response.
+SEED_BACKUP: dict[str, Any] = example_backup()
 
 Client = TestClient[Any, Any]
 
