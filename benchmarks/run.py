@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    pip install -e ".[speedups]" && python benchmarks/run.py     # about 2 minutes
-    python benchmarks/run.py --quick                            # under a minute
+    pip install -e ".[speedups]" && python benchmarks/run.py     # about 75 s
+    python benchmarks/run.py --quick                            # about 35 s
 
 ``MockNorthflank`` serves the backups from a separate process (one per data set), so
 the client measured has a core to itself on a two-core machine. The clients run in

@@ -46,8 +46,8 @@ class Api(NamedTuple):
 
 
 def token_from_env() -> str | None:
-    """The API token from the environment, if one is set."""
-    return os.environ.get("NF_API_TOKEN") or os.environ.get("NORTHFLANK_API_TOKEN") or None
+    """The API token from the environment, if one is set (looked up as the SDK does)."""
+    return os.environ.get("NORTHFLANK_API_TOKEN") or os.environ.get("NF_API_TOKEN") or None
 
 
 async def start_mock() -> MockNorthflank:

@@ -176,9 +176,14 @@ class _Pages:
     def _advance(self) -> None:
         moved = False
         while self._left.get(self._finished + 1) == 0:
+            size, has_next, cursor = self._after[self._finished + 1]
+            if has_next and cursor is None:
+                # The API gave no way on (the walk raises PaginationError): keep the
+                # last good cursor rather than one that would restart from page 1.
+                break
             self._finished += 1
             del self._left[self._finished]
-            size, has_next, cursor = self._after.pop(self._finished)
+            del self._after[self._finished]
             self.state = dataclasses.replace(
                 self.state,
                 cursor=cursor if has_next else None,

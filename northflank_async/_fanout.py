@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
-from ._errors import NorthflankError, SessionClosedError
+from ._errors import (
+    NorthflankError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    ResponseValidationError,
+)
 from ._models import AddonBackup, Backup
 from ._pagination import PageQuery, path_segment
 from ._transport import logger
@@ -22,7 +28,12 @@ __all__ = ["SkipCallback", "stream_backups"]
 #: Called as ``on_skip(project_id, addon_id, error)`` for an addon skipped on error;
 #: ``addon_id`` is None when the project's addons could not be listed at all.
 SkipCallback = Callable[[str, str | None, NorthflankError], None]
-_Skip = SkipCallback
+
+#: Failures that concern one addon (or one project) only, which ``on_error="skip"``
+#: passes over: it is gone or forbidden, or its own data cannot be read. Anything that
+#: would fail every other addon too (a bad token, the rate limit, the network, the
+#: server, a closed session) ends the stream whatever ``on_error`` says.
+SKIPPABLE = (NotFoundError, PermissionDeniedError, ResponseValidationError, PaginationError)
 
 
 @attrs.frozen
@@ -50,7 +61,7 @@ async def _addresses(
     addon_ids: list[str] | None,
     team_id: str | None,
     per_page: int,
-    skip: _Skip | None,
+    skip: SkipCallback | None,
 ) -> AsyncGenerator[tuple[str, str], None]:
     """The ``(project_id, addon_id)`` pairs to walk, discovered page by page.
 
@@ -72,9 +83,7 @@ async def _addresses(
                 async with aclosing(addons):
                     async for addon in addons:
                         yield project, addon.id
-            except SessionClosedError:
-                raise
-            except NorthflankError as error:
+            except SKIPPABLE as error:
                 if skip is None:
                     raise
                 skip(project, None, error)
@@ -140,7 +149,7 @@ async def _stream(
     team_id: str | None,
     concurrency: int,
     per_page: int,
-    skip: _Skip | None,
+    skip: SkipCallback | None,
 ) -> AsyncGenerator[AddonBackup, None]:
     # Each slot of the queue holds one page; a consumer that stops reading stops the
     # walks once it is full, so memory stays near `concurrency` pages.
@@ -164,9 +173,7 @@ async def _stream(
                 project, addon = address
                 try:
                     await walk(project, addon)
-                except SessionClosedError:
-                    raise
-                except NorthflankError as error:
+                except SKIPPABLE as error:
                     if skip is None:
                         raise
                     skip(project, addon, error)

@@ -33,7 +33,8 @@ T = TypeVar("T")
 P = TypeVar("P", bound=Page[Any])
 
 MAX_PER_PAGE = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Control characters (C0, DEL, C1): never part of an id, a header or a user agent.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def path_segment(name: str, value: object) -> str:
@@ -44,7 +45,7 @@ def path_segment(name: str, value: object) -> str:
     """
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    if _CONTROL.search(value):
+    if CONTROL.search(value):
         raise ValueError(f"{name} must not contain control characters, got {value!r}")
     decoded = value
     for _ in range(8):  # %252e%252e -> %2e%2e -> ..
@@ -54,7 +55,7 @@ def path_segment(name: str, value: object) -> str:
         if once == decoded:
             break
         decoded = once
-    if _CONTROL.search(decoded):
+    if CONTROL.search(decoded):
         raise ValueError(f"{name} must not contain (encoded) control characters, got {value!r}")
     return quote(value, safe="")
 
@@ -120,10 +121,10 @@ class ListEndpoint(Generic[T, P]):
             path = f"/teams/{path_segment('team_id', team_id)}{path}"
         return base.with_path(base.raw_path.rstrip("/") + "/v1" + path, encoded=True)
 
-    def parse(self, data: Any, rate_limit: RateLimit | None, url: URL) -> tuple[P, Any]:
-        """The page in ``data``, and the raw ``pagination`` object it came with."""
+    def parse(self, data: Any, rate_limit: RateLimit | None, url: URL) -> P:
+        """The page in a response's parsed JSON ``data``."""
         items, pagination = self.split(data, url)
-        return self.build(items, pagination, rate_limit, url), pagination
+        return self.build(items, pagination, rate_limit, url)
 
     def split(self, data: Any, url: URL) -> tuple[list[Any], Mapping[str, Any]]:
         """The raw item list and pagination object of a response, checked for shape only."""

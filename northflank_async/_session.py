@@ -28,6 +28,7 @@ from ._models import (
     RateLimit,
 )
 from ._pagination import (
+    CONTROL,
     ListEndpoint,
     PageQuery,
     check_max_items,
@@ -49,7 +50,6 @@ DEFAULT_BASE_URL = "https://api.northflank.com"
 TOKEN_VARIABLES = ("NORTHFLANK_API_TOKEN", "NF_API_TOKEN")
 BASE_URL_VARIABLES = ("NORTHFLANK_API_BASE_URL", "NF_API_HOST", "NF_HOST")
 _UNSAFE_TOKEN = re.compile(r"[\x00-\x20\x7f-\x9f]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 T = TypeVar("T")
 P = TypeVar("P", bound=Page[Any])
@@ -174,7 +174,7 @@ class NorthflankSession:
             )
         agent = f"northflank-async/{__version__}"
         if user_agent:
-            if _CONTROL.search(user_agent):
+            if CONTROL.search(user_agent):
                 raise ConfigurationError("user_agent must not hold control characters")
             agent = f"{agent} {user_agent}"
         self._transport = Transport(
@@ -278,8 +278,7 @@ class NorthflankSession:
     ) -> P:
         url = self._url(endpoint, team_id, ids).with_query(query.params())
         data, rate_limit = await self._transport.get_json(url)
-        page, _ = endpoint.parse(data, rate_limit, url)
-        return page
+        return endpoint.parse(data, rate_limit, url)
 
     # -- backups --------------------------------------------------------------------------
 
@@ -444,8 +443,10 @@ class NorthflankSession:
         memory stays near ``concurrency`` pages.
 
         ``on_error="skip"`` lets the other addons go on when one addon's walk fails (a
-        404 for an addon deleted mid-run, a 403): the failure is logged at WARNING and
-        passed to ``on_skip(project_id, addon_id, error)`` if given.
+        404 for an addon deleted mid-run, a 403, data that cannot be read): the failure
+        is logged at WARNING and passed to ``on_skip(project_id, addon_id, error)`` if
+        given (``addon_id`` None when a project's addons could not be listed). Failures
+        that would fail every addon (401, 429, the network, 5xx) always end the stream.
         """
         return stream_backups(
             self,

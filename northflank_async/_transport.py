@@ -74,6 +74,7 @@ class Transport:
         self._http = session
         self._owns_http = session is None
         self._closed = False
+        self._closed_event = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         # Tasks inside an _Interruptible stretch, and those close() cancelled there.
         self._active: set[asyncio.Task[Any]] = set()
@@ -112,8 +113,12 @@ class Transport:
         return task
 
     async def close(self) -> None:
-        """Cancel the session's background requests and close the pool it owns."""
+        """Cancel the session's background requests and close the pool it owns.
+
+        A second call, even while the first is still closing, returns once all is closed.
+        """
         if self._closed:
+            await self._closed_event.wait()
             return
         self._closed = True
         # A request or retry wait running in a caller's task ends with SessionClosedError
@@ -124,10 +129,13 @@ class Transport:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
-        if self._http is not None and self._owns_http:
-            await self._http.close()
+        try:
+            if tasks:
+                await asyncio.wait(tasks)
+            if self._http is not None and self._owns_http:
+                await self._http.close()
+        finally:
+            self._closed_event.set()
 
     async def sleep(self, seconds: float, url: URL) -> None:
         """Sleep with the policy's sleep before a request to ``url``; closing cuts it short."""
@@ -171,6 +179,9 @@ class Transport:
                             url,
                             headers=self._headers,
                             allow_redirects=False,
+                            # Statuses are ours to judge, even on a session passed in
+                            # with raise_for_status=True.
+                            raise_for_status=False,
                             timeout=self._timeout,
                         ) as response:
                             body = await response.read()

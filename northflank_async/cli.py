@@ -130,6 +130,13 @@ def _whole_number(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _whole_number(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -276,9 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Serve a fake Northflank API (generated projects, addons and backups) until Ctrl-C.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
-    serve.add_argument(
-        "--port", type=_whole_number, default=8080, help="default 8080; 0: a free port"
-    )
+    serve.add_argument("--port", type=_port, default=8080, help="default 8080; 0: a free port")
     serve.add_argument(
         "--backups", type=_whole_number, default=250, metavar="N", help="per addon, default 250"
     )

@@ -883,6 +883,14 @@ async def test_mock_serve_refuses_a_non_loopback_host() -> None:
     )
 
 
+async def test_mock_serve_refuses_a_port_out_of_range() -> None:
+    """mock serve --port 70000 is a usage error (exit 2), not a traceback."""
+    result = await cli("mock", "serve", "--port", "70000")
+
+    assert (2, "") == (result.code, result.out)
+    assert "expected a port from 0 to 65535" in result.err
+
+
 async def test_mock_serve_on_a_busy_port_exits_1(mock: MockNorthflank) -> None:
     """mock serve on a port already in use says so and exits 1."""
     port = str(mock.base_url.port)

@@ -25,6 +25,7 @@ from northflank_async import (
     AddonBackup,
     Backup,
     NorthflankSession,
+    PaginationError,
     PermissionDeniedError,
     RetryPolicy,
     converter,
@@ -262,6 +263,28 @@ async def test_worker_pool_api_error_finishes_the_queued_pages_then_raises(
     assert (2, False) == (
         json.loads(checkpoint.read_text())["pages"],
         json.loads(checkpoint.read_text())["complete"],
+    )
+
+
+async def test_worker_pool_keeps_the_last_good_cursor_when_one_is_missing(
+    mock: MockNorthflank, nf: NorthflankSession, tmp_path: Path
+) -> None:
+    """A page with a next page but no cursor ends the run; the checkpoint keeps page 1's cursor."""
+    mock.generate_backups(PROJECT, ADDON, 50)
+    first = await nf.get_backup_page(PROJECT, ADDON, per_page=10)  # request 1
+    mock.faults.omit_cursor(3)  # the walk's second page
+    checkpoint = tmp_path / "walk.json"
+
+    with pytest.raises(PaginationError):
+        await worker_pool.run(
+            nf, PROJECT, ADDON, workers=2, checkpoint=checkpoint, process=Recorder(), per_page=10
+        )
+
+    saved = json.loads(checkpoint.read_text())
+    assert (1, False, first.pagination.cursor) == (
+        saved["pages"],
+        saved["complete"],
+        saved["cursor"],
     )
 
 

@@ -11,10 +11,12 @@ import pytest
 
 from northflank_async import (
     AddonBackup,
+    AuthenticationError,
     NorthflankError,
     NorthflankSession,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitError,
     ServerError,
     SessionClosedError,
 )
@@ -264,6 +266,29 @@ async def test_skip_a_deleted_addon_without_callback(
     assert 1 == len(messages)
     assert "addon gone of project project-1" in messages[0]
     assert "404" in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("status", "error"), [(401, AuthenticationError), (429, RateLimitError), (500, ServerError)]
+)
+async def test_skip_still_raises_what_would_fail_every_addon(
+    mock: MockNorthflank, make_session: SessionFactory, status: int, error: type[Exception]
+) -> None:
+    """``on_error="skip"`` passes over one addon's 404/403, never a 401, 429 or 5xx."""
+    nf = await make_session(retry=None)
+    _team(mock, projects=1, addons=3, backups=5)
+    mock.faults.fail_path("/projects/project-1/addons/mongodb-2/backups", status)
+    skipped: list[str | None] = []
+
+    with pytest.raises(error):
+        await _collect(
+            nf.stream_backups(
+                "project-1", on_error="skip", on_skip=lambda _p, addon, _e: skipped.append(addon)
+            )
+        )
+
+    assert [] == skipped
+    assert set() == await _settled_leftovers()
 
 
 async def test_raise_surfaces_the_error(mock: MockNorthflank, nf: NorthflankSession) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -292,6 +293,20 @@ async def test_given_session_is_used_and_left_open(mock: MockNorthflank) -> None
             assert 401 == response.status
 
 
+async def test_given_session_raising_for_status_still_gives_status_errors(
+    mock: MockNorthflank,
+) -> None:
+    """A ``session=`` built with raise_for_status=True still yields NotFoundError, sent once."""
+    async with (
+        aiohttp.ClientSession(raise_for_status=True) as http,
+        NorthflankSession(mock.token, base_url=mock.base_url, session=http) as nf,
+    ):
+        with pytest.raises(NotFoundError):
+            await nf.get_backup_page(PROJECT, "no-such-addon")
+
+    assert 1 == len(mock.requests)
+
+
 async def test_closed_given_session_is_a_session_closed_error(mock: MockNorthflank) -> None:
     """A ``session=`` its owner already closed raises SessionClosedError, not aiohttp's error."""
     http = aiohttp.ClientSession()
@@ -339,6 +354,22 @@ async def test_close_without_async_with(mock: MockNorthflank) -> None:
 
     assert nf.closed
     assert http.closed
+
+
+async def test_a_second_close_waits_for_the_first(mock: MockNorthflank) -> None:
+    """close() called while another close() runs returns only once the pool is closed."""
+    mock.generate_backups(PROJECT, ADDON, 1)
+    nf = NorthflankSession(mock.token, base_url=mock.base_url)
+    await _one_request(nf)
+    http = nf._transport._http
+    assert http is not None
+
+    first = asyncio.create_task(nf.close())
+    await asyncio.sleep(0)  # the first close() is under way
+    await nf.close()
+
+    assert http.closed
+    await first
 
 
 async def test_close_before_any_request() -> None:
