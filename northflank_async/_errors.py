@@ -60,6 +60,19 @@ def excerpt(body: bytes | str, limit: int = _EXCERPT) -> str:
 class NorthflankError(Exception):
     """The root of every error the SDK raises."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields are not in ``args``: carry them in the state, so errors
+        # survive pickling (multiprocessing, task queues) as the same class and values.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[NorthflankError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """An error of ``cls`` with ``args`` and attributes ``state``, without calling __init__."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(NorthflankError, ValueError):
     """The session cannot be built as asked: no token, an unsafe base URL, a bad option."""

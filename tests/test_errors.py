@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import pytest
 
@@ -317,3 +318,27 @@ def test_error_for_status_keeps_retry_after_and_ignores_a_non_string_id() -> Non
 def test_error_for_status_class_by_status(status: int, cls: type[APIStatusError]) -> None:
     """Unlisted 4xx statuses give APIStatusError and every 5xx gives ServerError."""
     assert cls is type(error_for_status(status, b"", URL))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        NotFoundError("gone", status=404, url="u", error_id="e-1", details={"k": 1}),
+        RateLimitError("slow down", status=429, url="u", retry_after=12.5),
+        APITimeoutError("no answer", url="u"),
+        ResponseValidationError("bad", url="u", path="data.backups[0].id"),
+        PaginationError("loop", url="u", page=3),
+        SessionClosedError("closed"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_errors_survive_pickling(error: NorthflankError) -> None:
+    """An error pickles and unpickles to the same class, message and attributes."""
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert (type(error), str(error), error.args, vars(error)) == (
+        type(copy),
+        str(copy),
+        copy.args,
+        vars(copy),
+    )
