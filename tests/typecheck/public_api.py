@@ -54,4 +54,5 @@ def structure(raw: dict[str, object]) -> Backup:
     return converter.structure(raw, Backup)
 
 
-asyncio.run(audit())
+if __name__ == "__main__":
+    asyncio.run(audit())
