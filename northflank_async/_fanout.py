@@ -17,7 +17,7 @@ from ._errors import (
     ResponseValidationError,
 )
 from ._models import AddonBackup, Backup
-from ._pagination import PageQuery, path_segment
+from ._pagination import PageQuery, is_int, path_segment
 from ._transport import logger
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def stream_backups(
         path_segment("project_id", project_id)
     if team_id is not None:
         path_segment("team_id", team_id)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+    if not is_int(concurrency) or concurrency < 1:
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
     if on_error not in ("raise", "skip"):
         raise ValueError(f'on_error must be "raise" or "skip", got {on_error!r}')

@@ -24,6 +24,7 @@ from ._transport import Transport
 __all__ = [
     "ListEndpoint",
     "PageQuery",
+    "is_int",
     "iter_items",
     "path_segment",
     "walk_pages",
@@ -69,11 +70,11 @@ class PageQuery:
     cursor: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if not _is_int(self.per_page) or not 1 <= self.per_page <= MAX_PER_PAGE:
+        if not is_int(self.per_page) or not 1 <= self.per_page <= MAX_PER_PAGE:
             raise ValueError(
                 f"per_page must be an int from 1 to {MAX_PER_PAGE}, got {self.per_page!r}"
             )
-        if self.page is not None and (not _is_int(self.page) or self.page < 1):
+        if self.page is not None and (not is_int(self.page) or self.page < 1):
             raise ValueError(f"page must be an int >= 1, got {self.page!r}")
         if self.cursor is not None and (not isinstance(self.cursor, str) or not self.cursor):
             raise ValueError(f"cursor must be a non-empty string, got {self.cursor!r}")
@@ -92,13 +93,14 @@ class PageQuery:
         return query
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """Whether ``value`` is an int proper (``True`` is not a count)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def check_max_items(max_items: int | None) -> None:
     """Refuse a ``max_items`` that is not None or an int >= 0."""
-    if max_items is not None and (not _is_int(max_items) or max_items < 0):
+    if max_items is not None and (not is_int(max_items) or max_items < 0):
         raise ValueError(f"max_items must be an int >= 0 or None, got {max_items!r}")
 
 

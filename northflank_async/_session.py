@@ -32,6 +32,7 @@ from ._pagination import (
     ListEndpoint,
     PageQuery,
     check_max_items,
+    is_int,
     iter_items,
     path_segment,
     walk_pages,
@@ -164,11 +165,7 @@ class NorthflankSession:
             raise ConfigurationError(
                 f"timeout must be a finite number of seconds > 0, got {timeout!r}"
             )
-        if (
-            isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
-            or max_concurrency < 1
-        ):
+        if not is_int(max_concurrency) or max_concurrency < 1:
             raise ConfigurationError(
                 f"max_concurrency must be an int >= 1, got {max_concurrency!r}"
             )
