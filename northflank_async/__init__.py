@@ -46,7 +46,8 @@ from ._models import (
     RateLimit,
 )
 from ._retry import RetryPolicy
-from ._session import NorthflankSession, __version__
+from ._session import NorthflankSession
+from ._version import __version__
 
 __all__ = [
     "APIConnectionError",

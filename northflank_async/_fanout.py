@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 import attrs
 
+from ._checks import is_int, path_segment
 from ._errors import (
     NorthflankError,
     NotFoundError,
@@ -16,9 +17,9 @@ from ._errors import (
     PermissionDeniedError,
     ResponseValidationError,
 )
+from ._log import logger
 from ._models import AddonBackup, Backup
-from ._pagination import PageQuery, is_int, path_segment
-from ._transport import logger
+from ._pagination import PageQuery
 
 if TYPE_CHECKING:
     from ._session import NorthflankSession

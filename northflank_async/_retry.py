@@ -11,6 +11,8 @@ from email.utils import parsedate_to_datetime
 
 import attrs
 
+from ._checks import is_int
+
 __all__ = ["RETRY_STATUSES", "RetryPolicy", "parse_retry_after"]
 
 #: Statuses worth a second try: timeouts, rate limiting and passing server trouble.
@@ -25,7 +27,7 @@ def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> Non
 
 
 def _at_least_one(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+    if not (is_int(value) and value >= 1):
         raise ValueError(f"RetryPolicy.{attribute.name} must be an int >= 1, got {value!r}")
 
 

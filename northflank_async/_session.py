@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
-import re
 from collections.abc import AsyncGenerator, Iterable, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 
 import aiohttp
 from yarl import URL
 
+from ._checks import CONTROL, check_max_items, is_int, path_segment
+from ._config import resolve_base_url, resolve_token
 from ._errors import ConfigurationError
 from ._fanout import SkipCallback, stream_backups
 from ._models import (
@@ -27,30 +26,12 @@ from ._models import (
     ProjectPage,
     RateLimit,
 )
-from ._pagination import (
-    CONTROL,
-    ListEndpoint,
-    PageQuery,
-    check_max_items,
-    is_int,
-    iter_items,
-    path_segment,
-    walk_pages,
-)
+from ._pagination import ListEndpoint, PageQuery, iter_items, walk_pages
 from ._retry import NO_RETRY, RetryPolicy
 from ._transport import Transport
+from ._version import __version__
 
-__all__ = ["DEFAULT_BASE_URL", "TOKEN_VARIABLES", "NorthflankSession", "__version__"]
-
-try:
-    __version__ = version("northflank-async")
-except PackageNotFoundError:  # pragma: no cover - only when run from a tree that is not installed
-    __version__ = "0.0.0"
-
-DEFAULT_BASE_URL = "https://api.northflank.com"
-TOKEN_VARIABLES = ("NORTHFLANK_API_TOKEN", "NF_API_TOKEN")
-BASE_URL_VARIABLES = ("NORTHFLANK_API_BASE_URL", "NF_API_HOST", "NF_HOST")
-_UNSAFE_TOKEN = re.compile(r"[\x00-\x20\x7f-\x9f]")
+__all__ = ["NorthflankSession"]
 
 T = TypeVar("T")
 P = TypeVar("P", bound=Page[Any])
@@ -64,59 +45,6 @@ PROJECTS: ListEndpoint[Project, ProjectPage] = ListEndpoint(
 ADDONS: ListEndpoint[Addon, AddonPage] = ListEndpoint(
     "/projects/{project_id}/addons", "addons", Addon, AddonPage
 )
-
-
-def _from_env(names: tuple[str, ...], env: Mapping[str, str]) -> str | None:
-    return next((env[name] for name in names if env.get(name)), None)
-
-
-def _resolve_token(token: str | None, env: Mapping[str, str]) -> str:
-    token = token if token is not None else _from_env(TOKEN_VARIABLES, env)
-    if not token:
-        raise ConfigurationError(
-            "no API token: pass token=... or set " + " or ".join(TOKEN_VARIABLES)
-        )
-    if not isinstance(token, str) or _UNSAFE_TOKEN.search(token):
-        raise ConfigurationError(
-            "the API token holds whitespace or control characters (CR, LF, ...); "
-            "it cannot be sent in a header"
-        )
-    return token
-
-
-def _is_loopback(host: str) -> bool:
-    # Only the name itself: a resolver may send "x.localhost" to DNS, and so elsewhere.
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _resolve_base_url(base_url: str | URL | None, env: Mapping[str, str]) -> URL:
-    raw = base_url if base_url is not None else _from_env(BASE_URL_VARIABLES, env)
-    raw = raw if raw is not None else DEFAULT_BASE_URL
-    text = str(raw)
-    if "://" not in text:
-        text = "https://" + text
-    try:
-        url = URL(text)
-    except ValueError:
-        raise ConfigurationError(f"base_url {text!r} is not a URL") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigurationError(f"base_url {text!r} must be an https:// URL with a host")
-    if url.user or url.password or url.query_string or url.fragment:
-        raise ConfigurationError(
-            f"base_url {url.with_user(None).with_query(None).with_fragment(None)!s} "
-            "must not carry credentials, a query or a fragment"
-        )
-    if url.scheme == "http" and not _is_loopback(url.host):
-        raise ConfigurationError(
-            f"base_url {text!r} is plain http: the token would travel in clear text; "
-            "use https:// (plain http is allowed only for loopback hosts)"
-        )
-    return url
 
 
 class NorthflankSession:
@@ -149,8 +77,8 @@ class NorthflankSession:
         max_concurrency: int = 8,
     ) -> None:
         env = os.environ
-        secret = _resolve_token(token, env)
-        self._base_url = _resolve_base_url(base_url, env)
+        secret = resolve_token(token, env)
+        self._base_url = resolve_base_url(base_url, env)
         if team_id is not None:
             try:
                 path_segment("team_id", team_id)

@@ -28,14 +28,12 @@ from ._errors import (
     error_for_status,
     excerpt,
 )
+from ._log import logger
 from ._models import RateLimit
 from ._retry import RETRY_STATUSES, RetryPolicy, server_wait
 
 __all__ = ["Transport", "logger"]
 
-logger = logging.getLogger("northflank_async")
-# A library leaves output to the application: without its own logging set up, nothing prints.
-logger.addHandler(logging.NullHandler())
 
 T = TypeVar("T")
 

@@ -47,11 +47,13 @@ from ._cli_output import (
     emit,
     make_writer,
 )
+from ._config import TOKEN_VARIABLES, is_loopback
 from ._errors import ConfigurationError, NorthflankError
+from ._log import logger
 from ._models import AddonBackup, Page
 from ._pagination import MAX_PER_PAGE
-from ._session import TOKEN_VARIABLES, NorthflankSession, __version__, _is_loopback
-from ._transport import logger
+from ._session import NorthflankSession
+from ._version import __version__
 
 __all__ = ["main", "run"]
 
@@ -490,7 +492,7 @@ def _stop_signals(stop: asyncio.Event) -> Iterator[None]:
 async def _mock_serve(args: argparse.Namespace, console: _Console) -> int:
     from .testing import MockNorthflank
 
-    if not _is_loopback(args.host) and not args.allow_non_loopback:
+    if not is_loopback(args.host) and not args.allow_non_loopback:
         raise UsageError(
             f"--host {args.host} is not a loopback address: the fake API accepts a fixed, "
             "known token; add --allow-non-loopback to serve it to other machines anyway"
