@@ -83,7 +83,8 @@ class APIStatusError(NorthflankError):
 
     ``message``, ``error_id`` and ``details`` come from the API's ``{"error": {...}}``
     body, or ``message`` is the start of the raw body when it is not that JSON.
-    ``retry_after`` is the wait in seconds the server asked for, when it asked.
+    ``retry_after`` is the wait in seconds the server asked for, when it asked;
+    ``method`` and ``url`` name the request.
     """
 
     def __init__(
@@ -95,17 +96,19 @@ class APIStatusError(NorthflankError):
         error_id: str | None = None,
         details: Any = None,
         retry_after: float | None = None,
+        method: str = "GET",
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.url = url
+        self.method = method
         self.error_id = error_id
         self.details = details
         self.retry_after = retry_after
 
     def __str__(self) -> str:
-        text = f"{self.status} from GET {self.url}: {self.message}"
+        text = f"{self.status} from {self.method} {self.url}: {self.message}"
         if self.error_id:
             text += f" (error id {self.error_id})"
         if self.retry_after is not None:
@@ -212,8 +215,13 @@ def error_for_status(
     *,
     reason: str = "",
     retry_after: float | None = None,
+    method: str = "GET",
+    location: str | None = None,
 ) -> APIStatusError:
-    """The exception for an error answer: the class follows the status, the text the body."""
+    """The exception for an error answer: the class follows the status, the text the body.
+
+    A redirect (3xx) says where it pointed (``location``) and that it was not followed.
+    """
     cls = _STATUS_CLASSES.get(status) or (ServerError if status >= 500 else APIStatusError)
     fields = _error_fields(body)
     if fields is not None:
@@ -221,6 +229,11 @@ def error_for_status(
     else:
         error_id, details = None, None
         message = excerpt(body) or reason or "no response body"
+    if 300 <= status < 400:
+        message += (
+            f" (redirect to {location or '?'} not followed: "
+            "the API does not redirect and the token must not travel elsewhere)"
+        )
     return cls(
         message,
         status=status,
@@ -228,4 +241,5 @@ def error_for_status(
         error_id=error_id,
         details=details,
         retry_after=retry_after,
+        method=method,
     )

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 from yarl import URL
 
-from ._checks import is_int, path_segment
+from ._checks import is_int
 from ._convert import structure_items, structure_one
 from ._errors import PaginationError, ResponseValidationError, SessionClosedError, excerpt
 from ._models import Page, Pagination, RateLimit
@@ -65,19 +65,11 @@ class ListEndpoint(Generic[T, P]):
     """A list route of the API: everything the generic walk needs to know about it."""
 
     route: str
-    """The path below ``/v1``, with ``{name}`` for each path parameter."""
+    """The path below ``/v1``, with ``{name}`` for each path parameter (see ``Client.url``)."""
     items_key: str
     """The key of the item list under ``data``."""
     item_type: type[T]
     page_type: Callable[[list[T], Pagination, RateLimit | None], P]
-
-    def url(self, base: URL, team_id: str | None, ids: Mapping[str, str]) -> URL:
-        """The route's URL below ``base``, in its team form when ``team_id`` is given."""
-        segments = {name: path_segment(name, value) for name, value in ids.items()}
-        path = self.route.format_map(segments)
-        if team_id is not None:
-            path = f"/teams/{path_segment('team_id', team_id)}{path}"
-        return base.with_path(base.raw_path.rstrip("/") + "/v1" + path, encoded=True)
 
     def parse(self, data: Any, rate_limit: RateLimit | None, url: URL) -> P:
         """The page in a response's parsed JSON ``data``."""

@@ -12,8 +12,18 @@ from email.utils import parsedate_to_datetime
 import attrs
 
 from ._checks import is_int
+from ._errors import APIConnectionError, APIStatusError, NorthflankError
 
-__all__ = ["RETRY_STATUSES", "RetryPolicy", "parse_retry_after"]
+__all__ = [
+    "NO_RETRY",
+    "RETRY_STATUSES",
+    "RetryPolicy",
+    "Retryable",
+    "is_transient",
+    "next_wait",
+    "parse_retry_after",
+    "server_wait",
+]
 
 #: Statuses worth a second try: timeouts, rate limiting and passing server trouble.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -98,3 +108,30 @@ def server_wait(status: int, headers: Mapping[str, str]) -> float | None:
     if wait is None and status == 429:
         wait = parse_retry_after(headers.get("x-ratelimit-reset"))
     return wait
+
+
+#: Which failures a call may send again: each call says what is safe to repeat for it.
+Retryable = Callable[[NorthflankError], bool]
+
+
+def is_transient(failure: NorthflankError) -> bool:
+    """Whether a read may be sent again after ``failure``: no answer, or a passing status."""
+    if isinstance(failure, APIStatusError):
+        return failure.status in RETRY_STATUSES
+    return isinstance(failure, APIConnectionError)
+
+
+def next_wait(
+    policy: RetryPolicy, failure: NorthflankError, attempt: int, retryable: Retryable
+) -> float | None:
+    """Seconds to wait before sending again after failed attempt ``attempt``, or None.
+
+    None means ``failure`` is to be raised now: ``retryable`` refuses it, the attempts
+    are spent, or the server asked for a wait longer than the policy's ``max_wait``.
+    """
+    if not retryable(failure) or attempt >= policy.max_attempts:
+        return None
+    asked = failure.retry_after if isinstance(failure, APIStatusError) else None
+    if asked is None:
+        return policy.backoff(attempt)
+    return asked if asked <= policy.max_wait else None

@@ -1,50 +1,44 @@
-"""NorthflankSession: configuration, one connection pool, and the list endpoints."""
+"""NorthflankSession: the SDK's one public face.
+
+It holds the configuration, the connection pool (through its transport) and closing,
+and offers a short typed method per API call. Each method hands its work to its
+family module (``_backups``, ``_projects``, ``_stream``) through a :class:`Client`.
+"""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Literal, Self
 
 import aiohttp
 from yarl import URL
 
-from ._checks import CONTROL, check_max_items, is_int, path_segment
+from ._backups import BACKUPS, backup_ids
+from ._checks import CONTROL, is_int, path_segment
+from ._client import Client
 from ._config import resolve_base_url, resolve_token
 from ._errors import ConfigurationError
-from ._fanout import SkipCallback, stream_backups
 from ._models import (
     Addon,
     AddonBackup,
     AddonPage,
     Backup,
     BackupPage,
-    Page,
     Project,
     ProjectPage,
     RateLimit,
 )
-from ._pagination import ListEndpoint, PageQuery, iter_items, walk_pages
+from ._pagination import PageQuery
+from ._projects import ADDONS, PROJECTS
 from ._retry import NO_RETRY, RetryPolicy
+from ._stream import SkipCallback, stream_backups
 from ._transport import Transport
 from ._version import __version__
 
 __all__ = ["NorthflankSession"]
-
-T = TypeVar("T")
-P = TypeVar("P", bound=Page[Any])
-
-BACKUPS: ListEndpoint[Backup, BackupPage] = ListEndpoint(
-    "/projects/{project_id}/addons/{addon_id}/backups", "backups", Backup, BackupPage
-)
-PROJECTS: ListEndpoint[Project, ProjectPage] = ListEndpoint(
-    "/projects", "projects", Project, ProjectPage
-)
-ADDONS: ListEndpoint[Addon, AddonPage] = ListEndpoint(
-    "/projects/{project_id}/addons", "addons", Addon, AddonPage
-)
 
 
 class NorthflankSession:
@@ -102,7 +96,7 @@ class NorthflankSession:
             if CONTROL.search(user_agent):
                 raise ConfigurationError("user_agent must not hold control characters")
             agent = f"{agent} {user_agent}"
-        self._transport = Transport(
+        transport = Transport(
             headers={
                 "Authorization": f"Bearer {secret}",
                 "Accept": "application/json",
@@ -113,6 +107,8 @@ class NorthflankSession:
             max_concurrency=max_concurrency,
             session=session,
         )
+        self._transport = transport
+        self._client = Client(transport, self._base_url, team_id)
 
     def __repr__(self) -> str:
         return f"NorthflankSession(base_url={str(self._base_url)!r}, team_id={self._team_id!r})"
@@ -158,53 +154,6 @@ class NorthflankSession:
         """Close the connection pool (unless it was passed in) and end open walks."""
         await self._transport.close()
 
-    # -- the generic machinery behind every list endpoint -------------------------------
-
-    def _url(
-        self, endpoint: ListEndpoint[Any, Any], team_id: str | None, ids: Mapping[str, str]
-    ) -> URL:
-        return endpoint.url(self._base_url, team_id if team_id is not None else self._team_id, ids)
-
-    def _pages(
-        self,
-        endpoint: ListEndpoint[T, P],
-        ids: Mapping[str, str],
-        team_id: str | None,
-        query: PageQuery,
-        *,
-        prefetch: bool,
-        max_items: int | None = None,
-    ) -> AsyncGenerator[P, None]:
-        url = self._url(endpoint, team_id, ids)
-        return walk_pages(
-            self._transport, endpoint, url, query, max_items=max_items, prefetch=prefetch
-        )
-
-    def _items(
-        self,
-        endpoint: ListEndpoint[T, P],
-        ids: Mapping[str, str],
-        team_id: str | None,
-        query: PageQuery,
-        *,
-        prefetch: bool,
-        max_items: int | None,
-    ) -> AsyncGenerator[T, None]:
-        check_max_items(max_items)
-        pages = self._pages(endpoint, ids, team_id, query, prefetch=prefetch, max_items=max_items)
-        return iter_items(pages, max_items)
-
-    async def _page(
-        self,
-        endpoint: ListEndpoint[T, P],
-        ids: Mapping[str, str],
-        team_id: str | None,
-        query: PageQuery,
-    ) -> P:
-        url = self._url(endpoint, team_id, ids).with_query(query.params())
-        data, rate_limit = await self._transport.get_json(url)
-        return endpoint.parse(data, rate_limit, url)
-
     # -- backups --------------------------------------------------------------------------
 
     def list_backups(
@@ -225,9 +174,11 @@ class NorthflankSession:
         returned, ``max_items`` stops after that many backups. Arguments are checked
         here, before any request: a bad one raises ``ValueError``.
         """
-        ids = {"project_id": project_id, "addon_id": addon_id}
+        ids = backup_ids(project_id, addon_id)
         query = PageQuery(per_page, page, cursor)
-        return self._items(BACKUPS, ids, team_id, query, prefetch=prefetch, max_items=max_items)
+        return self._client.items(
+            BACKUPS, ids, team_id, query, prefetch=prefetch, max_items=max_items
+        )
 
     def list_backup_pages(
         self,
@@ -241,8 +192,8 @@ class NorthflankSession:
         prefetch: bool = True,
     ) -> AsyncGenerator[BackupPage, None]:
         """Every page of an addon's backups, each with its pagination and rate limit."""
-        ids = {"project_id": project_id, "addon_id": addon_id}
-        return self._pages(
+        ids = backup_ids(project_id, addon_id)
+        return self._client.pages(
             BACKUPS, ids, team_id, PageQuery(per_page, page, cursor), prefetch=prefetch
         )
 
@@ -257,8 +208,8 @@ class NorthflankSession:
         cursor: str | None = None,
     ) -> BackupPage:
         """One page of an addon's backups, in exactly one request (plus retries)."""
-        ids = {"project_id": project_id, "addon_id": addon_id}
-        return await self._page(BACKUPS, ids, team_id, PageQuery(per_page, page, cursor))
+        ids = backup_ids(project_id, addon_id)
+        return await self._client.page(BACKUPS, ids, team_id, PageQuery(per_page, page, cursor))
 
     # -- projects and addons --------------------------------------------------------------
 
@@ -274,7 +225,9 @@ class NorthflankSession:
     ) -> AsyncGenerator[Project, None]:
         """Every project the token (or ``team_id``) can see."""
         query = PageQuery(per_page, page, cursor)
-        return self._items(PROJECTS, {}, team_id, query, prefetch=prefetch, max_items=max_items)
+        return self._client.items(
+            PROJECTS, {}, team_id, query, prefetch=prefetch, max_items=max_items
+        )
 
     def list_project_pages(
         self,
@@ -286,7 +239,7 @@ class NorthflankSession:
         prefetch: bool = True,
     ) -> AsyncGenerator[ProjectPage, None]:
         """Every page of projects."""
-        return self._pages(
+        return self._client.pages(
             PROJECTS, {}, team_id, PageQuery(per_page, page, cursor), prefetch=prefetch
         )
 
@@ -299,7 +252,7 @@ class NorthflankSession:
         cursor: str | None = None,
     ) -> ProjectPage:
         """One page of projects, in exactly one request (plus retries)."""
-        return await self._page(PROJECTS, {}, team_id, PageQuery(per_page, page, cursor))
+        return await self._client.page(PROJECTS, {}, team_id, PageQuery(per_page, page, cursor))
 
     def list_addons(
         self,
@@ -315,7 +268,9 @@ class NorthflankSession:
         """Every addon of a project."""
         query = PageQuery(per_page, page, cursor)
         ids = {"project_id": project_id}
-        return self._items(ADDONS, ids, team_id, query, prefetch=prefetch, max_items=max_items)
+        return self._client.items(
+            ADDONS, ids, team_id, query, prefetch=prefetch, max_items=max_items
+        )
 
     def list_addon_pages(
         self,
@@ -329,7 +284,7 @@ class NorthflankSession:
     ) -> AsyncGenerator[AddonPage, None]:
         """Every page of a project's addons."""
         ids = {"project_id": project_id}
-        return self._pages(
+        return self._client.pages(
             ADDONS, ids, team_id, PageQuery(per_page, page, cursor), prefetch=prefetch
         )
 
@@ -344,7 +299,7 @@ class NorthflankSession:
     ) -> AddonPage:
         """One page of a project's addons, in exactly one request (plus retries)."""
         ids = {"project_id": project_id}
-        return await self._page(ADDONS, ids, team_id, PageQuery(per_page, page, cursor))
+        return await self._client.page(ADDONS, ids, team_id, PageQuery(per_page, page, cursor))
 
     # -- many addons at once ----------------------------------------------------------------
 
@@ -374,7 +329,7 @@ class NorthflankSession:
         that would fail every addon (401, 429, the network, 5xx) always end the stream.
         """
         return stream_backups(
-            self,
+            self._client,
             project_id,
             team_id=team_id,
             addon_ids=addon_ids,

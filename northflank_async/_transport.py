@@ -1,8 +1,14 @@
-"""The one request function: rate limit, concurrency, retries, status -> exception.
+"""The one request function, in three layers.
 
-Everything that touches the network goes through :meth:`Transport.get_json`. It reads
-each body completely before returning, so no connection is ever held while a caller
-works on a page.
+- :func:`~._responses.decode` (pure): an answer's status, headers and body become
+  data or the right error, and the rate limit;
+- :meth:`Transport.attempt`: one request, any method and JSON body, under the
+  session's concurrency limit, ended by closing the session, with aiohttp's failures
+  mapped to ours; it reads each body completely before returning, so no connection is
+  ever held while a caller works on a page;
+- :meth:`Transport.request`: the retry loop over the session's :class:`RetryPolicy`,
+  waiting for rate-limit budget first; each call says which failures are safe to
+  repeat (a read: any transient one).
 """
 
 from __future__ import annotations
@@ -11,48 +17,26 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
 from yarl import URL
 
-from . import _jsonlib
-from ._errors import (
-    APIConnectionError,
-    APITimeoutError,
-    NorthflankError,
-    ResponseValidationError,
-    SessionClosedError,
-    error_for_status,
-    excerpt,
-)
+from ._errors import APIConnectionError, APITimeoutError, NorthflankError, SessionClosedError
 from ._log import logger
 from ._models import RateLimit
-from ._retry import RETRY_STATUSES, RetryPolicy, server_wait
+from ._responses import Answer, decode
+from ._retry import Retryable, RetryPolicy, is_transient, next_wait
 
-__all__ = ["Transport", "logger"]
-
+__all__ = ["Transport"]
 
 T = TypeVar("T")
 
 
-def parse_rate_limit(headers: Mapping[str, str], now: datetime) -> RateLimit | None:
-    """The ``x-ratelimit-*`` headers as a RateLimit, or None when any is missing or bad."""
-    try:
-        limit = int(headers["x-ratelimit-limit"])
-        remaining = int(headers["x-ratelimit-remaining"])
-        reset = float(headers["x-ratelimit-reset"])
-    except (KeyError, ValueError):
-        return None
-    if not 0 <= reset < 1e7:  # also refuses nan
-        return None
-    return RateLimit(limit=limit, remaining=remaining, reset_at=now + timedelta(seconds=reset))
-
-
 class Transport:
-    """Sends GET requests for a session and turns every answer into data or an error."""
+    """Sends a session's requests and turns every answer into data or an error."""
 
     def __init__(
         self,
@@ -135,12 +119,12 @@ class Transport:
         finally:
             self._closed_event.set()
 
-    async def sleep(self, seconds: float, url: URL) -> None:
-        """Sleep with the policy's sleep before a request to ``url``; closing cuts it short."""
-        with _Interruptible(self, url, "while the request waited to be sent"):
+    async def sleep(self, seconds: float, method: str, url: URL) -> None:
+        """Sleep with the policy's sleep before a request; closing the session cuts it short."""
+        with _Interruptible(self, method, url, "while the request waited to be sent"):
             await self.retry.sleep(seconds)
 
-    async def _wait_for_budget(self, url: URL) -> None:
+    async def _wait_for_budget(self, method: str, url: URL) -> None:
         """Sleep until the rate-limit window resets when the last answer left no budget."""
         latest = self.rate_limit
         if latest is None or latest.remaining > 0:
@@ -148,90 +132,102 @@ class Transport:
         wait = (latest.reset_at - datetime.now(UTC)).total_seconds()
         if 0 < wait <= self.retry.max_wait:
             logger.warning(
-                "rate limit spent (%d requests); waiting %.1f s for the window to reset before GET %s",
+                "rate limit spent (%d requests); waiting %.1f s for the window to reset before %s %s",
                 latest.limit,
                 wait,
+                method,
                 url,
             )
-            await self.sleep(wait, url)
+            await self.sleep(wait, method, url)
 
-    async def get_json(self, url: URL) -> tuple[Any, RateLimit | None]:
-        """GET ``url`` and return its parsed JSON body and rate limit, retrying as the policy says.
+    async def attempt(self, method: str, url: URL, *, json: Any = None, attempt: int = 1) -> Answer:
+        """Send one request and read its whole answer, whatever its status.
 
-        Raises the matching :class:`NorthflankError`; never an aiohttp exception, and
-        never one chained to an exception that could hold the request headers.
+        Raises :class:`APIConnectionError` (:class:`APITimeoutError`) when no complete
+        answer came, :class:`SessionClosedError` when the session was closed; never an
+        aiohttp exception, nor one chained to an exception that could hold the headers.
         """
-        policy = self.retry
+        failure: NorthflankError
+        started = time.perf_counter()
+        of = f"attempt {attempt} of {self.retry.max_attempts}"
+        try:
+            with _Interruptible(self, method, url, "mid-request"):
+                async with self._semaphore:
+                    http = self._client()
+                    async with http.request(
+                        method,
+                        url,
+                        json=json,
+                        headers=self._headers,
+                        allow_redirects=False,
+                        # Statuses are ours to judge, even on a session passed in
+                        # with raise_for_status=True.
+                        raise_for_status=False,
+                        timeout=self._timeout,
+                    ) as response:
+                        body = await response.read()
+        except TimeoutError:
+            _log_attempt(method, url, "timeout", attempt, started)
+            failure = APITimeoutError(
+                f"{method} {url}: no complete answer within {self._timeout_seconds:g} s ({of})",
+                url=str(url),
+            )
+        except aiohttp.ClientError as exc:
+            _log_attempt(method, url, type(exc).__name__, attempt, started)
+            failure = APIConnectionError(
+                f"{method} {url}: {type(exc).__name__}: {exc} ({of})", url=str(url)
+            )
+        else:
+            _log_attempt(method, url, response.status, attempt, started)
+            return Answer(response.status, response.headers, body, response.reason or "")
+        raise failure  # outside the except blocks: nothing of aiohttp's is chained
+
+    async def request(
+        self,
+        method: str,
+        url: URL,
+        *,
+        json: Any = None,
+        retryable: Retryable = is_transient,
+    ) -> tuple[Any, RateLimit | None]:
+        """Send ``method url`` until it succeeds or the policy gives up; return data and rate limit.
+
+        ``retryable`` says which failures are safe to send again; a read repeats any
+        transient one. Raises the matching :class:`NorthflankError`.
+        """
         attempt = 0
         while True:
             attempt += 1
-            await self._wait_for_budget(url)
+            await self._wait_for_budget(method, url)
             failure: NorthflankError
-            wait: float | None = None
-            started = time.perf_counter()
             try:
-                with _Interruptible(self, url, "mid-request"):
-                    async with self._semaphore:
-                        http = self._client()
-                        async with http.get(
-                            url,
-                            headers=self._headers,
-                            allow_redirects=False,
-                            # Statuses are ours to judge, even on a session passed in
-                            # with raise_for_status=True.
-                            raise_for_status=False,
-                            timeout=self._timeout,
-                        ) as response:
-                            body = await response.read()
-            except TimeoutError:
-                _log_attempt(url, "timeout", attempt, started)
-                failure = APITimeoutError(
-                    f"GET {url}: no complete answer within {self._timeout_seconds:g} s "
-                    f"(attempt {attempt} of {policy.max_attempts})",
-                    url=str(url),
-                )
-            except aiohttp.ClientError as exc:
-                _log_attempt(url, type(exc).__name__, attempt, started)
-                failure = APIConnectionError(
-                    f"GET {url}: {type(exc).__name__}: {exc} "
-                    f"(attempt {attempt} of {policy.max_attempts})",
-                    url=str(url),
-                )
+                answer = await self.attempt(method, url, json=json, attempt=attempt)
+            except APIConnectionError as error:
+                failure = error
             else:
-                status = response.status
-                headers = response.headers
-                _log_attempt(url, status, attempt, started)
-                rate_limit = parse_rate_limit(headers, datetime.now(UTC))
-                if rate_limit is not None:
-                    self.rate_limit = rate_limit
-                if 200 <= status < 300:
-                    return _parse_body(body, url, status), rate_limit
-                wait = server_wait(status, headers)
-                failure = error_for_status(
-                    status, body, str(url), reason=response.reason or "", retry_after=wait
-                )
-                if 300 <= status < 400:
-                    failure.message += (
-                        f" (redirect to {headers.get('Location', '?')} not followed: "
-                        "the API does not redirect and the token must not travel elsewhere)"
-                    )
-                if status not in RETRY_STATUSES:
-                    raise failure
-            if attempt >= policy.max_attempts:
-                raise failure
+                decoded = decode(method, url, answer)
+                if decoded.rate_limit is not None:
+                    self.rate_limit = decoded.rate_limit
+                if decoded.error is None:
+                    return decoded.data, decoded.rate_limit
+                failure = decoded.error
+            wait = next_wait(self.retry, failure, attempt, retryable)
             if wait is None:
-                wait = policy.backoff(attempt)
-            elif wait > policy.max_wait:
                 raise failure
             logger.warning(
-                "GET %s failed (%s); retrying in %.2f s (attempt %d of %d)",
+                "%s %s failed (%s); retrying in %.2f s (attempt %d of %d)",
+                method,
                 url,
                 _reason(failure),
                 wait,
                 attempt + 1,
-                policy.max_attempts,
+                self.retry.max_attempts,
             )
-            await self.sleep(wait, url)
+            await self.sleep(wait, method, url)
+
+    async def get_json(self, url: URL) -> tuple[Any, RateLimit | None]:
+        """GET ``url``: its parsed JSON body and rate limit, retried as a read."""
+        return await self.request("GET", url)
 
 
 class _Interruptible:
@@ -242,10 +238,11 @@ class _Interruptible:
     too, ``CancelledError`` goes on as it is.
     """
 
-    __slots__ = ("_task", "_transport", "_url", "_when")
+    __slots__ = ("_method", "_task", "_transport", "_url", "_when")
 
-    def __init__(self, transport: Transport, url: URL, when: str) -> None:
+    def __init__(self, transport: Transport, method: str, url: URL, when: str) -> None:
         self._transport = transport
+        self._method = method
         self._url = url
         self._when = when
         task = asyncio.current_task()
@@ -253,7 +250,9 @@ class _Interruptible:
         self._task = task
 
     def _error(self) -> SessionClosedError:
-        return SessionClosedError(f"GET {self._url}: the NorthflankSession was closed {self._when}")
+        return SessionClosedError(
+            f"{self._method} {self._url}: the NorthflankSession was closed {self._when}"
+        )
 
     def __enter__(self) -> None:
         if self._transport.closed:
@@ -274,27 +273,13 @@ class _Interruptible:
                 raise self._error() from None
 
 
-def _log_attempt(url: URL, outcome: int | str, attempt: int, started: float) -> None:
+def _log_attempt(method: str, url: URL, outcome: int | str, attempt: int, started: float) -> None:
     """The DEBUG line for one request: its URL, status (or failure), attempt and time."""
     if logger.isEnabledFor(logging.DEBUG):
         elapsed = (time.perf_counter() - started) * 1000
-        logger.debug("GET %s -> %s (attempt %d, %.1f ms)", url, outcome, attempt, elapsed)
+        logger.debug("%s %s -> %s (attempt %d, %.1f ms)", method, url, outcome, attempt, elapsed)
 
 
 def _reason(failure: NorthflankError) -> str:
     status = getattr(failure, "status", None)
     return f"status {status}" if status is not None else type(failure).__name__
-
-
-def _parse_body(body: bytes, url: URL, status: int) -> Any:
-    if not body.strip():
-        raise ResponseValidationError(
-            f"GET {url}: the {status} answer has an empty body", url=str(url)
-        )
-    try:
-        return _jsonlib.loads(body)
-    except ValueError:
-        pass
-    raise ResponseValidationError(
-        f"GET {url}: the {status} answer is not JSON: {excerpt(body)!r}", url=str(url)
-    )

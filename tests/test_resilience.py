@@ -22,7 +22,7 @@ from northflank_async import (
     RetryPolicy,
     ServerError,
 )
-from northflank_async._transport import parse_rate_limit
+from northflank_async._responses import parse_rate_limit
 from northflank_async.testing import MockNorthflank
 from tests.conftest import ADDON, PROJECT, FakeSleep, SessionFactory
 

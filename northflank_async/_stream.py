@@ -1,15 +1,17 @@
-"""Every backup of many addons: discovery, a bounded pool of addon walks, one stream."""
+"""The team-wide stream: every backup of many addons, through a bounded pool of addon walks."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import attrs
 
+from ._backups import BACKUPS, backup_ids
 from ._checks import is_int, path_segment
+from ._client import Client
 from ._errors import (
     NorthflankError,
     NotFoundError,
@@ -20,9 +22,7 @@ from ._errors import (
 from ._log import logger
 from ._models import AddonBackup, Backup
 from ._pagination import PageQuery
-
-if TYPE_CHECKING:
-    from ._session import NorthflankSession
+from ._projects import ADDONS, PROJECTS
 
 __all__ = ["SkipCallback", "stream_backups"]
 
@@ -57,7 +57,7 @@ _DONE = object()
 
 
 async def _addresses(
-    nf: NorthflankSession,
+    client: Client,
     project_id: str | None,
     addon_ids: list[str] | None,
     team_id: str | None,
@@ -76,10 +76,12 @@ async def _addresses(
     if project_id is not None:
         projects: AsyncGenerator[str, None] = _one(project_id)
     else:
-        projects = _project_ids(nf, team_id, per_page)
+        projects = _project_ids(client, team_id, per_page)
     async with aclosing(projects):
         async for project in projects:
-            addons = nf.list_addons(project, team_id=team_id, per_page=per_page)
+            query = PageQuery(per_page)
+            ids = {"project_id": project}
+            addons = client.items(ADDONS, ids, team_id, query, prefetch=True, max_items=None)
             try:
                 async with aclosing(addons):
                     async for addon in addons:
@@ -95,15 +97,17 @@ async def _one(value: str) -> AsyncGenerator[str, None]:
 
 
 async def _project_ids(
-    nf: NorthflankSession, team_id: str | None, per_page: int
+    client: Client, team_id: str | None, per_page: int
 ) -> AsyncGenerator[str, None]:
-    async with aclosing(nf.list_projects(team_id=team_id, per_page=per_page)) as projects:
+    query = PageQuery(per_page)
+    projects = client.items(PROJECTS, {}, team_id, query, prefetch=True, max_items=None)
+    async with aclosing(projects):
         async for project in projects:
             yield project.id
 
 
 def stream_backups(
-    nf: NorthflankSession,
+    client: Client,
     project_id: str | None = None,
     *,
     team_id: str | None = None,
@@ -113,7 +117,7 @@ def stream_backups(
     on_error: Literal["raise", "skip"] = "raise",
     on_skip: SkipCallback | None = None,
 ) -> AsyncGenerator[AddonBackup, None]:
-    """See :meth:`NorthflankSession.stream_backups`; arguments are checked here, at the call."""
+    """See ``NorthflankSession.stream_backups``; arguments are checked here, at the call."""
     if isinstance(addon_ids, str):
         raise ValueError(f"addon_ids must be a list of ids, not the string {addon_ids!r}")
     # Each addon once, in the order given.
@@ -140,12 +144,12 @@ def stream_backups(
             on_skip(project, addon, error)
 
     report = skip if on_error == "skip" else None
-    addresses = _addresses(nf, project_id, ids, team_id, per_page, report)
-    return _stream(nf, addresses, team_id, concurrency, per_page, report)
+    addresses = _addresses(client, project_id, ids, team_id, per_page, report)
+    return _stream(client, addresses, team_id, concurrency, per_page, report)
 
 
 async def _stream(
-    nf: NorthflankSession,
+    client: Client,
     addresses: AsyncGenerator[tuple[str, str], None],
     team_id: str | None,
     concurrency: int,
@@ -162,7 +166,8 @@ async def _stream(
             return await anext(addresses, None)
 
     async def walk(project: str, addon: str) -> None:
-        pages = nf.list_backup_pages(project, addon, team_id=team_id, per_page=per_page)
+        ids = backup_ids(project, addon)
+        pages = client.pages(BACKUPS, ids, team_id, PageQuery(per_page), prefetch=True)
         async with aclosing(pages):
             async for page in pages:
                 if page.backups:
