@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -329,53 +330,57 @@ async def test_bad_addon_names_its_json_path(mock: MockNorthflank, nf: Northflan
 
 # -- argument checks ---------------------------------------------------------------------
 
+PER_PAGE = "per_page must be an int from 1 to 100"
+
 BAD_PAGING: list[Any] = [
-    pytest.param({"per_page": 0}, id="per_page-0"),
-    pytest.param({"per_page": 101}, id="per_page-101"),
-    pytest.param({"per_page": "5"}, id="per_page-str"),
-    pytest.param({"per_page": True}, id="per_page-bool"),
-    pytest.param({"page": 0}, id="page-0"),
-    pytest.param({"page": 1, "cursor": "c"}, id="page-and-cursor"),
-    pytest.param({"cursor": ""}, id="cursor-empty"),
-    pytest.param({"team_id": ""}, id="team-empty"),
+    pytest.param({"per_page": 0}, PER_PAGE, id="per_page-0"),
+    pytest.param({"per_page": 101}, PER_PAGE, id="per_page-101"),
+    pytest.param({"per_page": "5"}, PER_PAGE, id="per_page-str"),
+    pytest.param({"per_page": True}, PER_PAGE, id="per_page-bool"),
+    pytest.param({"page": 0}, "page must be an int >= 1", id="page-0"),
+    pytest.param({"page": 1, "cursor": "c"}, "give page or cursor, not both", id="page-and-cursor"),
+    pytest.param({"cursor": ""}, "cursor must be a non-empty string", id="cursor-empty"),
+    pytest.param({"team_id": ""}, "team_id must be a non-empty string", id="team-empty"),
 ]
 
 
-@pytest.mark.parametrize("arguments", BAD_PAGING)
+@pytest.mark.parametrize(("arguments", "message"), BAD_PAGING)
 async def test_project_calls_refuse_bad_arguments(
-    mock: MockNorthflank, nf: NorthflankSession, arguments: dict[str, Any]
+    mock: MockNorthflank, nf: NorthflankSession, arguments: dict[str, Any], message: str
 ) -> None:
     """Each project call raises ValueError for a bad argument, before any request."""
-    with pytest.raises(ValueError, match=r"\w+"):
+    with pytest.raises(ValueError, match=re.escape(message)):
         nf.list_projects(**arguments)
-    with pytest.raises(ValueError, match=r"\w+"):
+    with pytest.raises(ValueError, match=re.escape(message)):
         nf.list_project_pages(**arguments)
-    with pytest.raises(ValueError, match=r"\w+"):
+    with pytest.raises(ValueError, match=re.escape(message)):
         await nf.get_project_page(**arguments)
 
     assert [] == mock.requests
 
 
 @pytest.mark.parametrize(
-    "arguments",
+    ("arguments", "message"),
     [
         *BAD_PAGING,
-        pytest.param({"project_id": ""}, id="project-empty"),
-        pytest.param({"project_id": 3}, id="project-int"),
+        pytest.param(
+            {"project_id": ""}, "project_id must be a non-empty string", id="project-empty"
+        ),
+        pytest.param({"project_id": 3}, "project_id must be a non-empty string", id="project-int"),
     ],
 )
 async def test_addon_calls_refuse_bad_arguments(
-    mock: MockNorthflank, nf: NorthflankSession, arguments: dict[str, Any]
+    mock: MockNorthflank, nf: NorthflankSession, arguments: dict[str, Any], message: str
 ) -> None:
     """Each addon call raises ValueError for a bad argument, before any request."""
     options = dict(arguments)
     project_id = options.pop("project_id", PROJECT)
 
-    with pytest.raises(ValueError, match=r"\w+"):
+    with pytest.raises(ValueError, match=re.escape(message)):
         nf.list_addons(project_id, **options)
-    with pytest.raises(ValueError, match=r"\w+"):
+    with pytest.raises(ValueError, match=re.escape(message)):
         nf.list_addon_pages(project_id, **options)
-    with pytest.raises(ValueError, match=r"\w+"):
+    with pytest.raises(ValueError, match=re.escape(message)):
         await nf.get_addon_page(project_id, **options)
 
     assert [] == mock.requests

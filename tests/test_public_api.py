@@ -72,8 +72,7 @@ def test_public_classes_claim_the_package() -> None:
 
 
 def test_version_comes_from_package_metadata() -> None:
-    """``__version__`` is 0.1.0, the version of the installed distribution."""
-    assert "0.1.0" == northflank_async.__version__
+    """``__version__`` is the version of the installed distribution."""
     assert importlib.metadata.version("northflank-async") == northflank_async.__version__
 
 

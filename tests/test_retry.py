@@ -19,14 +19,22 @@ from northflank_async import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    NorthflankError,
     NorthflankSession,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseValidationError,
     RetryPolicy,
     ServerError,
 )
-from northflank_async._retry import RETRY_STATUSES, parse_retry_after, server_wait
+from northflank_async._retry import (
+    RETRY_STATUSES,
+    is_transient,
+    next_wait,
+    parse_retry_after,
+    server_wait,
+)
 from northflank_async.testing import MockNorthflank
 from tests.conftest import ADDON, PROJECT, FakeSleep, SessionFactory, wait_until
 
@@ -475,3 +483,60 @@ async def test_warning_log_per_retry_with_reason_and_wait(
         f"GET {url} failed (APIConnectionError); retrying in 1.00 s (attempt 3 of 4)",
     ] == [r.getMessage() for r in warnings]
     assert {"northflank_async"} == {r.name for r in warnings}
+
+
+# -- the retry decision, without a server -------------------------------------------------
+
+TRANSIENT: list[NorthflankError] = [
+    APIConnectionError("GET u: reset", url="u"),
+    APITimeoutError("GET u: slow", url="u"),
+    *(ServerError("x", status=status, url="u") for status in (500, 502, 503, 504)),
+    RateLimitError("x", status=429, url="u"),
+    APIStatusError("x", status=408, url="u"),
+]
+FINAL: list[NorthflankError] = [
+    NotFoundError("x", status=404, url="u"),
+    BadRequestError("x", status=400, url="u"),
+    ServerError("x", status=501, url="u"),
+    APIStatusError("x", status=302, url="u"),
+    ResponseValidationError("x", url="u"),
+]
+
+
+@pytest.mark.parametrize("failure", TRANSIENT, ids=repr)
+def test_transient_failures_are_retried_with_backoff(failure: NorthflankError) -> None:
+    """A read that got no answer, or a passing status, is sent again after the backoff."""
+    policy = RetryPolicy(random=lambda: 1.0)
+
+    assert is_transient(failure)
+    assert 0.5 == next_wait(policy, failure, 1, is_transient)
+    assert 2.0 == next_wait(policy, failure, 3, is_transient)
+
+
+@pytest.mark.parametrize("failure", FINAL, ids=repr)
+def test_final_failures_are_raised_at_once(failure: NorthflankError) -> None:
+    """Any other status, and a bad 2xx body, are never sent again."""
+    assert not is_transient(failure)
+    assert next_wait(RetryPolicy(), failure, 1, is_transient) is None
+
+
+def test_spent_attempts_end_the_retries() -> None:
+    """After ``max_attempts`` attempts, even a transient failure is raised."""
+    failure = ServerError("x", status=503, url="u")
+
+    assert next_wait(RetryPolicy(max_attempts=2), failure, 2, is_transient) is None
+
+
+@pytest.mark.parametrize(("asked", "expected"), [(12.0, 12.0), (60.0, 60.0), (61.0, None)])
+def test_server_wait_is_taken_up_to_max_wait(asked: float, expected: float | None) -> None:
+    """The server's own wait replaces the backoff, unless it is longer than ``max_wait``."""
+    failure = RateLimitError("x", status=429, url="u", retry_after=asked)
+
+    assert expected == next_wait(RetryPolicy(max_wait=60), failure, 1, is_transient)
+
+
+def test_each_call_says_what_is_safe_to_repeat() -> None:
+    """A call's own rule decides: one that repeats nothing raises even a 503 at once."""
+    failure = ServerError("x", status=503, url="u")
+
+    assert next_wait(RetryPolicy(), failure, 1, lambda _: False) is None

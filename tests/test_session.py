@@ -329,6 +329,7 @@ async def test_async_with_closes_the_owned_pool(mock: MockNorthflank) -> None:
 
     async with NorthflankSession(mock.token, base_url=mock.base_url) as nf:
         await _one_request(nf)
+        # The pool has no public view: its closing is what this test is about.
         http = nf._transport._http
         assert http is not None
         connector = http.connector
