@@ -72,13 +72,12 @@ class NorthflankSession:
     ) -> None:
         env = os.environ
         secret = resolve_token(token, env)
-        self._base_url = resolve_base_url(base_url, env)
+        url = resolve_base_url(base_url, env)
         if team_id is not None:
             try:
                 path_segment("team_id", team_id)
             except ValueError as exc:
                 raise ConfigurationError(str(exc)) from None
-        self._team_id = team_id
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, int | float)
@@ -108,20 +107,20 @@ class NorthflankSession:
             session=session,
         )
         self._transport = transport
-        self._client = Client(transport, self._base_url, team_id)
+        self._client = Client(transport, url, team_id)
 
     def __repr__(self) -> str:
-        return f"NorthflankSession(base_url={str(self._base_url)!r}, team_id={self._team_id!r})"
+        return f"NorthflankSession(base_url={str(self.base_url)!r}, team_id={self.team_id!r})"
 
     @property
     def base_url(self) -> URL:
         """The API's base URL."""
-        return self._base_url
+        return self._client.base_url
 
     @property
     def team_id(self) -> str | None:
         """The team whose routes are used when a call names none."""
-        return self._team_id
+        return self._client.team_id
 
     @property
     def retry(self) -> RetryPolicy:
