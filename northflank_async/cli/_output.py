@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from datetime import UTC, datetime
@@ -18,8 +17,8 @@ from typing import Any, Generic, Protocol, TextIO, TypeVar
 
 import attrs
 
-from ._convert import converter
-from ._models import Addon, AddonBackup, Backup, BackupStatus, Project, RateLimit
+from .._convert import converter
+from .._models import Addon, AddonBackup, Backup, Page, Project, RateLimit
 
 __all__ = [
     "ADDONS",
@@ -31,14 +30,16 @@ __all__ = [
     "Column",
     "MissingYAML",
     "Progress",
-    "Summary",
     "View",
     "Writer",
+    "backup_source",
     "capped",
     "emit",
     "format_table",
     "human_size",
     "make_writer",
+    "page_batches",
+    "text_or_dash",
 ]
 
 T = TypeVar("T")
@@ -69,7 +70,8 @@ def _when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _text(value: object) -> str:
+def text_or_dash(value: object) -> str:
+    """``value`` as text, ``-`` for none or empty."""
     return "-" if value is None or value == "" else str(value)
 
 
@@ -118,8 +120,9 @@ def _unstructure(obj: object) -> dict[str, Any]:
     return data
 
 
-def _source(backup: Backup) -> str:
-    return _text(backup.config.source.type if backup.config.source else None)
+def backup_source(backup: Backup) -> str:
+    """Where the backup came from (``snapshot``), ``-`` if the API did not say."""
+    return text_or_dash(backup.config.source.type if backup.config.source else None)
 
 
 BACKUPS: View[Backup] = View(
@@ -133,8 +136,8 @@ BACKUPS: View[Backup] = View(
         Column("CREATED", lambda b: _when(b.created_at)),
         Column("COMPLETED", lambda b: _when(b.completed_at)),
         Column("SIZE", lambda b: human_size(b.config.size), right=True),
-        Column("SOURCE", _source),
-        Column("COMPRESSION", lambda b: _text(b.config.compression_type)),
+        Column("SOURCE", backup_source),
+        Column("COMPRESSION", lambda b: text_or_dash(b.config.compression_type)),
     ),
 )
 
@@ -166,7 +169,7 @@ PROJECTS: View[Project] = View(
     (
         Column("ID", lambda p: p.id),
         Column("NAME", lambda p: p.name),
-        Column("DESCRIPTION", lambda p: _text(p.description)),
+        Column("DESCRIPTION", lambda p: text_or_dash(p.description)),
     ),
 )
 
@@ -179,7 +182,7 @@ ADDONS: View[Addon] = View(
         Column("NAME", lambda a: a.name),
         Column("TYPE", lambda a: a.spec.type),
         Column("STATUS", lambda a: str(a.status)),
-        Column("TAGS", lambda a: _text(",".join(a.tags))),
+        Column("TAGS", lambda a: text_or_dash(",".join(a.tags))),
     ),
 )
 
@@ -416,6 +419,13 @@ class Progress:
             self._stream.flush()
 
 
+async def page_batches(pages: AsyncGenerator[Page[T], None]) -> AsyncGenerator[Batch[T], None]:
+    """Each page of a walk as a batch, as it arrives."""
+    async with aclosing(pages):
+        async for page in pages:
+            yield Batch(page.items, page.rate_limit)
+
+
 async def capped(
     batches: AsyncGenerator[Batch[T], None], max_items: int | None
 ) -> AsyncGenerator[Batch[T], None]:
@@ -459,35 +469,3 @@ async def emit(
         for writer in writers:
             writer.close(complete)
     return cursor
-
-
-class Summary:
-    """A writer that counts backups by status, source and compression, and their size."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self._count: Counter[str] = Counter()
-        self._size: Counter[str] = Counter()
-        self._sources: Counter[str] = Counter()
-        self._compressions: Counter[str] = Counter()
-
-    def write(self, items: Sequence[Backup]) -> None:
-        """Count these backups."""
-        for backup in items:
-            status = str(backup.status)
-            self._count[status] += 1
-            self._size[status] += backup.config.size
-            self._sources[_source(backup)] += 1
-            self._compressions[_text(backup.config.compression_type)] += 1
-
-    def close(self, complete: bool) -> None:
-        """Print the summary: a table by status, then the sources and compressions."""
-        known = [str(status) for status in BackupStatus]
-        order = [s for s in known if s in self._count] + sorted(set(self._count) - set(known))
-        rows = [[s, str(self._count[s]), human_size(self._size[s])] for s in order]
-        rows.append(["total", str(self._count.total()), human_size(sum(self._size.values()))])
-        self._out.write("\n" + format_table(["STATUS", "BACKUPS", "SIZE"], rows, {1, 2}))
-        for label, counter in (("sources", self._sources), ("compression", self._compressions)):
-            listed = ", ".join(f"{name} {count}" for name, count in counter.most_common())
-            self._out.write(f"{label}: {listed or '-'}\n")
-        self._out.flush()

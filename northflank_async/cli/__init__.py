@@ -1,0 +1,24 @@
+"""The ``northflank-async`` command line (also ``python -m northflank_async``).
+
+::
+
+    northflank-async get addon backups --projectId P --addonId A [--all] [-o json|jsonl|yaml|table]
+    northflank-async get project backups --projectId P [--concurrency N]
+    northflank-async list projects | list addons --projectId P
+    northflank-async demo                 # the SDK against a fake API, no account needed
+    northflank-async mock serve           # that fake API as a server for other clients
+
+Exit codes: 0 success, 1 an API or network error, 2 a usage error (bad or missing
+arguments, no token), 130 interrupted (Ctrl-C), 141 stdout closed by its reader.
+:func:`run` is the whole program as a coroutine; :func:`main` runs it with
+``asyncio.run``.
+
+The modules: ``_app`` (the parser, :func:`run`, :func:`main`), ``_common`` (exit codes,
+errors, the console, options, the command tree), one module per command family
+(``_listing``, ``_mock``), each with a ``register(commands)`` listed in
+``_app.FAMILIES``, and ``_output`` (views, output formats, progress).
+"""
+
+from ._app import main, run
+
+__all__ = ["main", "run"]
