@@ -1,9 +1,15 @@
 """A FastAPI app serving an addon's backups from one shared NorthflankSession.
 
-    pip install ".[examples]"
-    python examples/fastapi_app.py            # no NF_API_TOKEN: serves an in-process mock
+    pip install northflank-async fastapi uvicorn
+    uvicorn fastapi_app:app                   # or: python fastapi_app.py [--port 8000]
     curl 'http://127.0.0.1:8000/projects/default-project/addons/example-addon/backups?per_page=5'
     curl 'http://127.0.0.1:8000/projects/default-project/addons/example-addon/backups.ndjson'
+
+This file stands alone: copy it anywhere (from a checkout of the repository,
+``uvicorn examples.fastapi_app:app`` works too). Importing it starts nothing and needs
+no token. Without ``NF_API_TOKEN`` (or ``NORTHFLANK_API_TOKEN``) the app's lifespan
+starts ``northflank_async.testing.MockNorthflank`` on 127.0.0.1 with generated backups
+of addon ``example-addon`` of project ``default-project``, and says so on stderr.
 
 - One session (one connection pool) is opened in the app's lifespan and handed to
   every request by a dependency.
@@ -18,16 +24,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import math
+import os
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from _common import MOCK_ADDON, MOCK_PROJECT, start_mock, token_from_env
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -47,6 +53,7 @@ from northflank_async import (
     SessionClosedError,
     converter,
 )
+from northflank_async.testing import MockNorthflank
 
 logger = logging.getLogger("fastapi_app")
 
@@ -61,7 +68,10 @@ AddonId = Annotated[str, Path(pattern=ID)]
 
 @dataclass(frozen=True)
 class Settings:
-    """How the app reaches the API; ``None`` reads the SDK's environment variables."""
+    """How the app reaches the API; ``None`` reads the SDK's environment variables.
+
+    No token here nor in the environment: the lifespan starts a mock API and uses it.
+    """
 
     token: str | None = None
     base_url: str | None = None
@@ -162,10 +172,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with NorthflankSession(
-            settings.token, base_url=settings.base_url, retry=settings.retry
-        ) as nf:
-            app.state.nf = nf
+        async with AsyncExitStack() as stack:
+            token = settings.token or os.getenv("NORTHFLANK_API_TOKEN") or os.getenv("NF_API_TOKEN")
+            base_url = settings.base_url
+            if not token:  # none anywhere: serve generated backups from a mock API
+                mock = await stack.enter_async_context(MockNorthflank())
+                mock.add_addon("default-project", "example-addon")
+                mock.generate_backups("default-project", "example-addon", 250)
+                print(
+                    f"NF_API_TOKEN is not set: serving an in-process mock API at {mock.base_url}"
+                    "; try GET /projects/default-project/addons/example-addon/backups",
+                    file=sys.stderr,
+                )
+                token, base_url = mock.token, str(mock.base_url)
+            nf = NorthflankSession(token, base_url=base_url, retry=settings.retry)
+            app.state.nf = await stack.enter_async_context(nf)
             yield
 
     app = FastAPI(title="Addon backups", lifespan=lifespan)
@@ -204,29 +225,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _serve(port: int) -> None:
-    """Serve on 127.0.0.1, against the real API or (no token) the in-process mock."""
-    import uvicorn  # the ASGI server of the "examples" extra; the app itself needs none
-
-    settings = Settings()
-    mock = None
-    if token_from_env() is None:
-        mock = await start_mock()
-        settings = Settings(token=mock.token, base_url=str(mock.base_url))
-        print(
-            f"NF_API_TOKEN is not set: serving an in-process mock API; try "
-            f"http://127.0.0.1:{port}/projects/{MOCK_PROJECT}/addons/{MOCK_ADDON}/backups",
-            flush=True,
-        )
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port)
-    try:
-        await uvicorn.Server(config).serve()
-    finally:
-        if mock is not None:
-            await mock.close()
-
+#: ``uvicorn fastapi_app:app``; building it starts nothing, its lifespan does.
+app = create_app()
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="Serve addon backups over HTTP.")
+    import uvicorn  # the ASGI server of the "examples" extra; the app itself needs none
+
+    parser = argparse.ArgumentParser(description="Serve addon backups over HTTP on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=8000)
-    asyncio.run(_serve(parser.parse_args().port))
+    uvicorn.run(app, host="127.0.0.1", port=parser.parse_args().port)

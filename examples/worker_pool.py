@@ -21,7 +21,11 @@ last written. A failed check is logged with the backup's id and counted, and the
 code is 1 when any failed. The session waits out the API's hourly rate-limit window
 (``RetryPolicy(max_wait=3600)``) instead of failing.
 
-Without NF_API_TOKEN it runs against an in-process mock API (see _common.py).
+This file stands alone: copy it anywhere the ``northflank-async`` package is installed.
+With ``NF_API_TOKEN`` (or ``NORTHFLANK_API_TOKEN``) set it works on the real API (the
+addon of ``NF_PROJECT_ID`` and ``NF_ADDON_ID``); without one it starts
+``northflank_async.testing.MockNorthflank`` on 127.0.0.1 with generated backups in three
+addons of project ``default-project``, and says so on stderr.
 """
 
 from __future__ import annotations
@@ -35,13 +39,11 @@ import logging
 import os
 import random
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from _common import api_or_mock
 
 from northflank_async import (
     AddonBackup,
@@ -51,6 +53,7 @@ from northflank_async import (
     NorthflankSession,
     RetryPolicy,
 )
+from northflank_async.testing import MockNorthflank
 
 logger = logging.getLogger("worker_pool")
 
@@ -354,12 +357,44 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Without a token: the mock's project, and its addons' kinds and numbers of backups.
+MOCK_PROJECT = "default-project"
+MOCK_ADDONS = {
+    "example-addon": ("postgresql", 250),
+    "example-redis": ("redis", 120),
+    "example-mongodb": ("mongodb", 40),
+}
+
+
+@asynccontextmanager
+async def connect(
+    retry: RetryPolicy, *, need_addon: bool
+) -> AsyncIterator[tuple[NorthflankSession, str, str]]:
+    """A session and the project and addon to work on: the real API's, or a mock's."""
+    if os.environ.get("NORTHFLANK_API_TOKEN") or os.environ.get("NF_API_TOKEN"):
+        project_id, addon_id = os.environ.get("NF_PROJECT_ID"), os.environ.get("NF_ADDON_ID")
+        if need_addon and not (project_id and addon_id):
+            raise SystemExit("NF_API_TOKEN is set, so set NF_PROJECT_ID and NF_ADDON_ID too")
+        async with NorthflankSession(retry=retry) as nf:
+            yield nf, project_id or "", addon_id or ""
+        return
+    async with MockNorthflank() as mock:
+        for addon_id, (kind, count) in MOCK_ADDONS.items():
+            mock.add_addon(MOCK_PROJECT, addon_id, addon_type=kind)
+            mock.generate_backups(MOCK_PROJECT, addon_id, count)
+        print(
+            f"NF_API_TOKEN is not set: using an in-process mock API at {mock.base_url}",
+            file=sys.stderr,
+        )
+        async with NorthflankSession(mock.token, base_url=mock.base_url, retry=retry) as nf:
+            yield nf, MOCK_PROJECT, "example-addon"
+
+
 async def _main(args: argparse.Namespace) -> int:
     process = functools.partial(simulated_check, max_delay=args.delay)
-    required = () if args.project else ("NF_PROJECT_ID", "NF_ADDON_ID")
     # A long run waits out the API's hourly rate-limit window instead of failing.
     retry = RetryPolicy(max_wait=3600)
-    async with api_or_mock(retry=retry, required=required) as (nf, project_id, addon_id):
+    async with connect(retry, need_addon=not args.project) as (nf, project_id, addon_id):
         if args.project:
             summary = await run_project(
                 nf, args.project, workers=args.workers, concurrency=args.concurrency,
