@@ -1,0 +1,253 @@
+"""The fault plan (what to break, by request number or path) and the API's rate limit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from ._http import JSON
+
+FaultKind = Literal["fail", "drop", "stall", "bad_json", "repeat_cursor", "omit_cursor", "redirect"]
+"""The kinds of fault a ``FaultPlan`` can inject."""
+
+TERMINAL_KINDS: Final = frozenset({"fail", "drop", "bad_json", "redirect"})
+"""Kinds that replace the answer (the others delay or alter a normal one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One planned misbehaviour for one request."""
+
+    kind: FaultKind
+    status: int = 200
+    body: bytes | None = None
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    seconds: float = 0.0
+    location: str | None = None
+
+
+@dataclass(slots=True)
+class _PathFault:
+    substring: str
+    fault: Fault
+    remaining: int | None
+
+
+class RateLimiter:
+    """The API's fixed-window rate limit: a budget per window from its first request."""
+
+    def __init__(self, limit: int, window: float, clock: Callable[[], float]) -> None:
+        self.limit = limit
+        self.window = window
+        self._clock = clock
+        self._remaining = limit
+        self._window_end: float | None = None
+
+    def _roll(self, now: float) -> float:
+        if self._window_end is None or now >= self._window_end:
+            self._window_end = now + self.window
+            self._remaining = self.limit
+        return self._window_end
+
+    @property
+    def remaining(self) -> int:
+        """Requests left in the current window (a full budget once it has ended)."""
+        now = self._clock()
+        if self._window_end is None or now >= self._window_end:
+            return self.limit
+        return self._remaining
+
+    def spend(self) -> tuple[bool, int, dict[str, str]]:
+        """Spend one request; return (allowed, reset seconds, rate-limit headers)."""
+        now = self._clock()
+        window_end = self._roll(now)
+        allowed = self._remaining > 0
+        if allowed:
+            self._remaining -= 1
+        # Rounded first: (now + 3600) - now can be 3600.0000000002, which is no 3601.
+        reset = max(0, math.ceil(round(window_end - now, 6)))
+        headers = {
+            "x-ratelimit-limit": str(self.limit),
+            "x-ratelimit-remaining": str(self._remaining),
+            "x-ratelimit-reset": str(reset),
+        }
+        return allowed, reset, headers
+
+    def restart(self) -> None:
+        """Start a fresh window now, with a full budget."""
+        self._window_end = self._clock() + self.window
+        self._remaining = self.limit
+
+    def set_budget(self, remaining: int, reset: float) -> None:
+        """Leave ``remaining`` requests in a window ending ``reset`` seconds from now."""
+        self._window_end = self._clock() + reset
+        self._remaining = remaining
+
+
+def _numbers(n: int | Iterable[int]) -> list[int]:
+    numbers = [n] if isinstance(n, int) else list(n)
+    for number in numbers:
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ValueError(f"request numbers are 1-based ints, got {number!r}")
+    return numbers
+
+
+def _as_bytes(body: bytes | str | None) -> bytes | None:
+    return body.encode() if isinstance(body, str) else body
+
+
+class FaultPlan:
+    """Faults to inject, keyed by the 1-based number of the request received.
+
+    Every method taking ``n`` also accepts an iterable of numbers (``range(2, 5)``)
+    and returns the plan, so calls chain. Several faults may target one request:
+    stalls add up, ``repeat_cursor``/``omit_cursor`` alter a normal answer, and
+    the first of ``fail``/``drop``/``bad_json``/``redirect`` replaces the answer.
+    """
+
+    def __init__(self, rate_limiter: RateLimiter | None = None) -> None:
+        """An empty plan; ``rate_limit_budget`` needs the mock's ``rate_limiter``."""
+        self._by_number: dict[int, list[Fault]] = {}
+        self._by_path: list[_PathFault] = []
+        self._rate_limiter = rate_limiter
+
+    def _add(self, n: int | Iterable[int], fault: Fault) -> FaultPlan:
+        for number in _numbers(n):
+            self._by_number.setdefault(number, []).append(fault)
+        return self
+
+    @staticmethod
+    def _failure(
+        status: int,
+        retry_after: str | None,
+        body: bytes | str | None,
+        headers: Mapping[str, str] | None,
+        content_type: str | None,
+    ) -> Fault:
+        extra = dict(headers or {})
+        if retry_after is not None:
+            extra["Retry-After"] = retry_after
+        return Fault(
+            "fail",
+            status=status,
+            body=_as_bytes(body),
+            content_type=content_type,
+            headers=tuple(extra.items()),
+        )
+
+    def fail(
+        self,
+        n: int | Iterable[int],
+        status: int,
+        *,
+        retry_after: str | None = None,
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> FaultPlan:
+        """Answer request ``n`` with ``status``.
+
+        The body defaults to the API's error JSON; a given ``body`` is sent as
+        ``text/html`` unless ``content_type`` (or a ``Content-Type`` header) says
+        otherwise. Rate-limit headers are still sent; ``headers`` override them.
+        """
+        return self._add(n, self._failure(status, retry_after, body, headers, content_type))
+
+    def fail_path(
+        self,
+        substring: str,
+        status: int,
+        *,
+        times: int | None = None,
+        retry_after: str | None = None,
+        body: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+    ) -> FaultPlan:
+        """Fail requests whose raw (still encoded) path contains ``substring``.
+
+        ``times`` limits how many requests fail (``None``: all of them). Faults
+        planned by request number take precedence.
+        """
+        if times is not None and times < 0:
+            raise ValueError("times must be >= 0 or None")
+        fault = self._failure(status, retry_after, body, headers, content_type)
+        self._by_path.append(_PathFault(substring, fault, times))
+        return self
+
+    def drop(self, n: int | Iterable[int]) -> FaultPlan:
+        """Close the connection of request ``n`` without answering."""
+        return self._add(n, Fault("drop"))
+
+    def stall(self, n: int | Iterable[int], seconds: float) -> FaultPlan:
+        """Wait ``seconds`` before handling request ``n`` normally."""
+        if seconds < 0:
+            raise ValueError("seconds must be >= 0")
+        return self._add(n, Fault("stall", seconds=seconds))
+
+    def bad_json(
+        self,
+        n: int | Iterable[int],
+        body: bytes = b"<html>not json</html>",
+        status: int = 200,
+        *,
+        content_type: str = JSON,
+    ) -> FaultPlan:
+        """Answer request ``n`` with a body that is not JSON (``b""`` for empty).
+
+        The ``Content-Type`` still claims JSON unless ``content_type`` is given.
+        """
+        return self._add(n, Fault("bad_json", status=status, body=body, content_type=content_type))
+
+    def repeat_cursor(self, n: int | Iterable[int]) -> FaultPlan:
+        """Answer request ``n`` normally, but with a next cursor pointing at the same page.
+
+        The returned ``pagination.cursor`` is the cursor request ``n`` was made
+        with (or, without one, a cursor for the page just served), and
+        ``hasNextPage`` is true, so a client that follows it loops.
+        """
+        return self._add(n, Fault("repeat_cursor"))
+
+    def omit_cursor(self, n: int | Iterable[int]) -> FaultPlan:
+        """Answer request ``n`` normally with ``hasNextPage: true`` but no ``cursor``."""
+        return self._add(n, Fault("omit_cursor"))
+
+    def redirect(self, n: int | Iterable[int], location: str, status: int = 302) -> FaultPlan:
+        """Answer request ``n`` with a redirect to ``location``."""
+        return self._add(n, Fault("redirect", status=status, location=location))
+
+    def rate_limit_budget(self, remaining: int, *, reset: float = 3600.0) -> FaultPlan:
+        """Set the rate-limit budget now: ``remaining`` requests, window ending in ``reset`` s."""
+        if self._rate_limiter is None:
+            raise RuntimeError("this FaultPlan is not attached to a MockNorthflank")
+        if remaining < 0 or reset <= 0:
+            raise ValueError("remaining must be >= 0 and reset > 0")
+        self._rate_limiter.set_budget(remaining, reset)
+        return self
+
+    def clear(self) -> FaultPlan:
+        """Forget every planned fault (an already set rate-limit budget stays)."""
+        self._by_number.clear()
+        self._by_path.clear()
+        return self
+
+    def planned(self, n: int) -> list[Fault]:
+        """The faults planned by number for request ``n``, in the order they were added."""
+        return list(self._by_number.get(n, ()))
+
+    def _for_request(self, n: int) -> Sequence[Fault]:
+        """The faults planned for request ``n``, without a copy (the server's hot path)."""
+        return self._by_number.get(n, ())
+
+    def _path_failure(self, raw_path: str) -> Fault | None:
+        """The first path fault matching ``raw_path`` with uses left (spending one), if any."""
+        for path_fault in self._by_path:
+            if path_fault.remaining == 0 or path_fault.substring not in raw_path:
+                continue
+            if path_fault.remaining is not None:
+                path_fault.remaining -= 1
+            return path_fault.fault
+        return None

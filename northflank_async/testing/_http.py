@@ -1,0 +1,77 @@
+"""What the server and the routes share: recorded requests, API errors and JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from aiohttp import web
+
+JSONDict = dict[str, Any]
+
+JSON: Final = "application/json"
+HTML: Final = "text/html; charset=utf-8"
+_SEPARATORS: Final = (",", ":")
+
+
+def dumps(obj: object) -> bytes:
+    """Compact JSON bytes, as the API sends them."""
+    # check_circular=False: about a third faster on a page of backups; JSON from the
+    # API is never circular (a circular dict added by hand raises RecursionError).
+    return json.dumps(obj, separators=_SEPARATORS, check_circular=False).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the mock received it (the bearer token is never stored)."""
+
+    number: int
+    """1-based position among all requests this mock received."""
+    method: str
+    raw_path: str
+    """Path of the raw request target, percent-encoding kept, without the query."""
+    path: str
+    """``raw_path`` percent-decoded."""
+    query: dict[str, str]
+    """Decoded query parameters; the last value wins."""
+    raw_query: str
+    headers: dict[str, str]
+    """Request headers; ``Authorization`` is replaced by ``Bearer <redacted>``."""
+    received_at: float
+    """Clock reading (``time.monotonic`` by default) when the request arrived."""
+    authorized: bool = False
+    """Whether the request carried exactly the expected bearer token."""
+
+
+class ApiError(Exception):
+    """Raised by the server or a route to answer with the API's error body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        details: object = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+        self.headers = dict(headers or {})
+
+
+def error_response(
+    number: int,
+    status: int,
+    message: str,
+    headers: dict[str, str],
+    details: object = None,
+) -> web.Response:
+    """The API's error JSON for request ``number``; ``headers`` gets the content type."""
+    error: JSONDict = {"status": status, "message": message, "id": f"mock-error-{number:06d}"}
+    if details is not None:
+        error["details"] = details
+    headers["Content-Type"] = JSON
+    return web.Response(status=status, body=dumps({"error": error}), headers=headers)
