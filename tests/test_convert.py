@@ -25,7 +25,6 @@ from northflank_async import (
     NorthflankSession,
     Pagination,
     ResponseValidationError,
-    _convert,
     converter,
 )
 from northflank_async._convert import structure_one
@@ -421,11 +420,16 @@ def test_a_mapping_that_is_no_dict_is_read_like_a_dict() -> None:
 
 
 def test_only_str_enum_or_str_unions_are_tolerant_enums() -> None:
-    """Only ``SomeStrEnum | str`` (optionally ``| None``) unions get the tolerant enum rule."""
-    assert _convert._enum_of(int | str) is None
-    assert _convert._enum_of(BackupStatus) is None
-    assert (BackupStatus, False) == _convert._enum_of(BackupStatus | str)
-    assert (CompressionType, True) == _convert._enum_of(CompressionType | str | None)
+    """``SomeStrEnum | str`` (optionally ``| None``) keeps unknown values; ``int | str`` is no enum."""
+    status: Any = BackupStatus | str
+    compression: Any = CompressionType | str | None
+    not_an_enum: Any = int | str
+
+    assert BackupStatus.COMPLETED is converter.structure("completed", status)
+    assert "nope" == converter.structure("nope", status)
+    assert converter.structure(None, compression) is None
+    with pytest.raises(cattrs.StructureHandlerNotFoundError, match=r"int \| str"):
+        converter.structure("7", not_an_enum)
 
 
 @attrs.frozen(kw_only=True)
