@@ -9,7 +9,7 @@ from pytest_aiohttp import AiohttpClient
 
 from northflank_async.testing import ManualClock, MockNorthflank
 
-from ._mock_support import AUTH, BACKUPS, Client, error_body, filled_mock, get_json
+from .support import AUTH, BACKUPS, Client, error_body, filled_mock, get_json
 
 
 def rate_headers(headers: Mapping[str, str]) -> tuple[str, str, str, str | None]:

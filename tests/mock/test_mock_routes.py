@@ -11,7 +11,7 @@ from pytest_aiohttp import AiohttpClient
 
 from northflank_async.testing import MockNorthflank, example_backup
 
-from ._mock_support import (
+from .support import (
     ADDON,
     AUTH,
     BACKUPS,
@@ -19,25 +19,12 @@ from ._mock_support import (
     TOKEN,
     Client,
     error_body,
-    filled_mock,
     get_json,
 )
 
 #: The backup of the API reference's example response.
 SEED_BACKUP: dict[str, Any] = example_backup()
 TEAM = "/v1/teams/example-team"
-
-
-@pytest.fixture
-def mock() -> MockNorthflank:
-    """A mock with one addon holding 120 generated backups."""
-    return filled_mock()
-
-
-@pytest.fixture
-async def client(mock: MockNorthflank, aiohttp_client: AiohttpClient) -> Client:
-    """A test client bound to the mock's app, sending the right token."""
-    return await aiohttp_client(mock.make_app(), headers=AUTH)
 
 
 # ---------------------------------------------------------------------------- auth

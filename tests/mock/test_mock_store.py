@@ -10,7 +10,7 @@ from pytest_aiohttp import AiohttpClient
 
 from northflank_async.testing import MockNorthflank
 
-from ._mock_support import AUTH, get_json
+from .support import AUTH, get_json
 
 DEFAULT_ADDON = {
     "id": "a",

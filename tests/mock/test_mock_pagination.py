@@ -12,7 +12,7 @@ from pytest_aiohttp import AiohttpClient
 
 from northflank_async.testing import MockNorthflank
 
-from ._mock_support import (
+from .support import (
     ADDON,
     AUTH,
     BACKUPS,
@@ -24,18 +24,6 @@ from ._mock_support import (
     pages,
     walk,
 )
-
-
-@pytest.fixture
-def mock() -> MockNorthflank:
-    """A mock with one addon holding 120 generated backups."""
-    return filled_mock()
-
-
-@pytest.fixture
-async def client(mock: MockNorthflank, aiohttp_client: AiohttpClient) -> Client:
-    """A test client bound to the mock's app, sending the right token."""
-    return await aiohttp_client(mock.make_app(), headers=AUTH)
 
 
 def b64(raw: bytes) -> str:

@@ -12,7 +12,7 @@ from pytest_aiohttp import AiohttpClient
 
 from northflank_async.testing import ManualClock, MockNorthflank
 
-from ._mock_support import AUTH, Client, get_json
+from .support import AUTH, Client, get_json
 
 BACKUPS = "/v1/projects/p/addons/a/backups"
 
@@ -74,12 +74,6 @@ def mock(clock: ManualClock) -> MockNorthflank:
     mock = MockNorthflank(clock=clock)
     mock.generate_backups("p", "a", 1)
     return mock
-
-
-@pytest.fixture
-async def client(mock: MockNorthflank, aiohttp_client: AiohttpClient) -> Client:
-    """A test client bound to the mock's app, sending the right token."""
-    return await aiohttp_client(mock.make_app(), headers=AUTH)
 
 
 async def served_statuses(client: Client) -> list[str]:

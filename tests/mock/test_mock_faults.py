@@ -14,28 +14,15 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from northflank_async.testing import Fault, FaultPlan, MockNorthflank
 
-from ._mock_support import (
+from .support import (
     ADDON,
     AUTH,
     BACKUPS,
     PROJECT,
     Client,
     error_body,
-    filled_mock,
     get_json,
 )
-
-
-@pytest.fixture
-def mock() -> MockNorthflank:
-    """A mock with one addon holding 120 generated backups."""
-    return filled_mock()
-
-
-@pytest.fixture
-async def client(mock: MockNorthflank, aiohttp_client: AiohttpClient) -> Client:
-    """A test client bound to the mock's app, sending the right token."""
-    return await aiohttp_client(mock.make_app(), headers=AUTH)
 
 
 @pytest.fixture

@@ -12,19 +12,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from northflank_async.testing import ManualClock, MockNorthflank, RecordedRequest
 
-from ._mock_support import AUTH, BACKUPS, TOKEN, Client, filled_mock, get_json
-
-
-@pytest.fixture
-def mock() -> MockNorthflank:
-    """A mock with one addon holding 120 generated backups."""
-    return filled_mock()
-
-
-@pytest.fixture
-async def client(mock: MockNorthflank, aiohttp_client: AiohttpClient) -> Client:
-    """A test client bound to the mock's app, sending the right token."""
-    return await aiohttp_client(mock.make_app(), headers=AUTH)
+from .support import AUTH, BACKUPS, TOKEN, Client, filled_mock, get_json
 
 
 @pytest.fixture

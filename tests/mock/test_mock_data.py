@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from northflank_async.testing import MockNorthflank, example_backup
+from tests.convert_support import SEED_BACKUP
 
 TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 DESTINATION_RE = re.compile(r"[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*")
@@ -19,27 +20,7 @@ def test_example_backup_is_a_fresh_copy() -> None:
     """Each call returns the reference example anew, so changing one leaves the next intact."""
     first = example_backup()
     first["config"]["source"]["type"] = "changed"
-    assert {
-        "id": "example-backup",
-        "name": "Example Backup",
-        "status": "completed",
-        "createdAt": "2021-01-20T11:19:53.175Z",
-        "completedAt": "2021-01-20T11:19:54.494Z",
-        "config": {
-            "source": {"type": "snapshot"},
-            "size": "1234",
-            "compressionType": "gz",
-            "additionalDestinations": [
-                {
-                    "destinationId": "example-backup-destination",
-                    "retentionTime": 7,
-                    "type": "custom",
-                }
-            ],
-            "addonVersion": "4.4.8",
-        },
-        "customDestinationId": "example-backup-destination",
-    } == example_backup()
+    assert SEED_BACKUP == example_backup()
 
 
 @pytest.fixture(scope="module")
