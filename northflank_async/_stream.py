@@ -61,7 +61,7 @@ async def _addresses(
     project_id: str | None,
     addon_ids: list[str] | None,
     team_id: str | None,
-    per_page: int,
+    query: PageQuery,
     skip: SkipCallback | None,
 ) -> AsyncGenerator[tuple[str, str], None]:
     """The ``(project_id, addon_id)`` pairs to walk, discovered page by page.
@@ -76,10 +76,9 @@ async def _addresses(
     if project_id is not None:
         projects: AsyncGenerator[str, None] = _one(project_id)
     else:
-        projects = _project_ids(client, team_id, per_page)
+        projects = _project_ids(client, team_id, query)
     async with aclosing(projects):
         async for project in projects:
-            query = PageQuery(per_page)
             ids = {"project_id": project}
             addons = client.items(ADDONS, ids, team_id, query, prefetch=True, max_items=None)
             try:
@@ -97,9 +96,8 @@ async def _one(value: str) -> AsyncGenerator[str, None]:
 
 
 async def _project_ids(
-    client: Client, team_id: str | None, per_page: int
+    client: Client, team_id: str | None, query: PageQuery
 ) -> AsyncGenerator[str, None]:
-    query = PageQuery(per_page)
     projects = client.items(PROJECTS, {}, team_id, query, prefetch=True, max_items=None)
     async with aclosing(projects):
         async for project in projects:
@@ -135,7 +133,7 @@ def stream_backups(
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
     if on_error not in ("raise", "skip"):
         raise ValueError(f'on_error must be "raise" or "skip", got {on_error!r}')
-    PageQuery(per_page)  # checks per_page
+    query = PageQuery(per_page)  # checks per_page; every walk of the stream uses it
 
     def skip(project: str, addon: str | None, error: NorthflankError) -> None:
         what = f"addon {addon}" if addon is not None else "the addons"
@@ -144,8 +142,8 @@ def stream_backups(
             on_skip(project, addon, error)
 
     report = skip if on_error == "skip" else None
-    addresses = _addresses(client, project_id, ids, team_id, per_page, report)
-    return _stream(client, addresses, team_id, concurrency, per_page, report)
+    addresses = _addresses(client, project_id, ids, team_id, query, report)
+    return _stream(client, addresses, team_id, concurrency, query, report)
 
 
 async def _stream(
@@ -153,7 +151,7 @@ async def _stream(
     addresses: AsyncGenerator[tuple[str, str], None],
     team_id: str | None,
     concurrency: int,
-    per_page: int,
+    query: PageQuery,
     skip: SkipCallback | None,
 ) -> AsyncGenerator[AddonBackup, None]:
     # Each slot of the queue holds one page; a consumer that stops reading stops the
@@ -167,7 +165,7 @@ async def _stream(
 
     async def walk(project: str, addon: str) -> None:
         ids = backup_ids(project, addon)
-        pages = client.pages(BACKUPS, ids, team_id, PageQuery(per_page), prefetch=True)
+        pages = client.pages(BACKUPS, ids, team_id, query, prefetch=True)
         async with aclosing(pages):
             async for page in pages:
                 if page.backups:
