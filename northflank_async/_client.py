@@ -55,7 +55,8 @@ class Client:
         prefetch: bool,
         max_items: int | None = None,
     ) -> AsyncGenerator[P, None]:
-        """Every page of a list endpoint from ``query``'s start; ids are checked now."""
+        """Every page of a list endpoint from ``query``'s start; arguments are checked now."""
+        check_max_items(max_items)
         url = self.url(endpoint.route, ids, team_id)
         return walk_pages(
             self.transport, endpoint, url, query, max_items=max_items, prefetch=prefetch

@@ -188,12 +188,18 @@ class NorthflankSession:
         per_page: int = 100,
         page: int | None = None,
         cursor: str | None = None,
+        max_items: int | None = None,
         prefetch: bool = True,
     ) -> AsyncGenerator[BackupPage, None]:
-        """Every page of an addon's backups, each with its pagination and rate limit."""
+        """Every page of an addon's backups, each with its pagination and rate limit.
+
+        With ``max_items``, no page is requested once the pages so far hold that many
+        backups (the last page may hold more: cut it yourself, or use ``list_backups``).
+        """
         ids = backup_ids(project_id, addon_id)
+        query = PageQuery(per_page, page, cursor)
         return self._client.pages(
-            BACKUPS, ids, team_id, PageQuery(per_page, page, cursor), prefetch=prefetch
+            BACKUPS, ids, team_id, query, prefetch=prefetch, max_items=max_items
         )
 
     async def get_backup_page(
@@ -235,11 +241,13 @@ class NorthflankSession:
         per_page: int = 100,
         page: int | None = None,
         cursor: str | None = None,
+        max_items: int | None = None,
         prefetch: bool = True,
     ) -> AsyncGenerator[ProjectPage, None]:
-        """Every page of projects."""
+        """Every page of projects (``max_items`` as for ``list_backup_pages``)."""
+        query = PageQuery(per_page, page, cursor)
         return self._client.pages(
-            PROJECTS, {}, team_id, PageQuery(per_page, page, cursor), prefetch=prefetch
+            PROJECTS, {}, team_id, query, prefetch=prefetch, max_items=max_items
         )
 
     async def get_project_page(
@@ -279,12 +287,14 @@ class NorthflankSession:
         per_page: int = 100,
         page: int | None = None,
         cursor: str | None = None,
+        max_items: int | None = None,
         prefetch: bool = True,
     ) -> AsyncGenerator[AddonPage, None]:
-        """Every page of a project's addons."""
+        """Every page of a project's addons (``max_items`` as for ``list_backup_pages``)."""
         ids = {"project_id": project_id}
+        query = PageQuery(per_page, page, cursor)
         return self._client.pages(
-            ADDONS, ids, team_id, PageQuery(per_page, page, cursor), prefetch=prefetch
+            ADDONS, ids, team_id, query, prefetch=prefetch, max_items=max_items
         )
 
     async def get_addon_page(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
@@ -39,6 +40,7 @@ __all__ = [
     "human_size",
     "make_writer",
     "page_batches",
+    "printable",
     "text_or_dash",
 ]
 
@@ -52,6 +54,23 @@ _JSONL_SEPARATORS = (",", ":")
 
 
 # -- plain text helpers ---------------------------------------------------------------
+
+#: What must not reach a terminal raw: C0 and C1 controls (ESC, CR, LF, ...), the Unicode
+#: line and paragraph separators, and the bidirectional overrides that reorder a line.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal: each control character escaped (``\\x1b``, ``\\n``).
+
+    Server-provided text (names, ids, error messages) goes through this before it is
+    shown to people; JSON outputs stay exact, since JSON escapes controls itself.
+    """
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 def human_size(size: int) -> str:
