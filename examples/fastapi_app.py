@@ -19,6 +19,8 @@ of addon ``example-addon`` of project ``default-project``, and says so on stderr
 - SDK errors become HTTP answers that leak neither the token nor upstream details:
   404 stays 404, an upstream 401/403 is the server's problem (502), a spent rate
   limit is 503 with ``Retry-After``, any other upstream failure 502 (504 on timeout).
+  ``Retry-After`` is the API's wait in whole seconds, rounded up and kept within
+  1..3600 (``MAX_RETRY_AFTER``): an upstream ``Retry-After: 1e308`` is passed on as 3600.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ logger = logging.getLogger("fastapi_app")
 #: Request handlers should answer soon: retry a little, never wait long for the API.
 HANDLER_RETRY = RetryPolicy(max_attempts=3, max_wait=10.0)
 
+#: The longest wait a 503's ``Retry-After`` asks of clients, whatever the API asked for.
+MAX_RETRY_AFTER = 3600
+
 #: Northflank ids are slugs; anything else is refused with a 422 before any request.
 ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 ProjectId = Annotated[str, Path(pattern=ID)]
@@ -88,6 +93,13 @@ def get_nf(request: Request) -> NorthflankSession:
 NF = Annotated[NorthflankSession, Depends(get_nf)]
 
 
+def retry_after(seconds: float) -> str:
+    """A ``Retry-After`` value for a wait: whole seconds, rounded up, within 1..MAX_RETRY_AFTER."""
+    if not seconds < MAX_RETRY_AFTER:  # also NaN: never pass a huge or odd number on
+        return str(MAX_RETRY_AFTER)
+    return str(max(1, math.ceil(seconds)))
+
+
 def http_error(error: NorthflankError) -> tuple[int, str, dict[str, str]]:
     """The status, safe message and headers to answer for an SDK error."""
     if isinstance(error, NotFoundError):
@@ -98,7 +110,7 @@ def http_error(error: NorthflankError) -> tuple[int, str, dict[str, str]]:
     if isinstance(error, RateLimitError):
         headers = {}
         if error.retry_after is not None:
-            headers["Retry-After"] = str(math.ceil(error.retry_after))
+            headers["Retry-After"] = retry_after(error.retry_after)
         return 503, "the Northflank API rate limit is spent; try again later", headers
     if isinstance(error, BadRequestError):
         # per_page and the ids are checked here, so the client's cursor is to blame.

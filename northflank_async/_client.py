@@ -14,6 +14,7 @@ import attrs
 from yarl import URL
 
 from ._checks import check_max_items, path_segment
+from ._errors import NorthflankError, redact
 from ._models import Page
 from ._pagination import ListEndpoint, PageQuery, iter_items, walk_pages
 from ._transport import Transport
@@ -87,4 +88,8 @@ class Client:
         """One page of a list endpoint, in one request (plus retries)."""
         url = self.url(endpoint.route, ids, team_id).with_query(query.params())
         data, rate_limit = await self.transport.get_json(url)
-        return endpoint.parse(data, rate_limit, url)
+        try:
+            return endpoint.parse(data, rate_limit, url)
+        except NorthflankError as error:
+            redact(error, self.transport.secrets)  # a message may quote the server's data
+            raise

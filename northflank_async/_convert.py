@@ -35,7 +35,7 @@ import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory, list_structure_factory
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from ._errors import ResponseValidationError
+from ._errors import ResponseValidationError, display_url, excerpt
 from ._models import BackupConfig
 
 __all__ = ["converter", "detailed_converter", "structure_items", "structure_one"]
@@ -273,13 +273,13 @@ def _json_path(exc: BaseException, prefix: str) -> tuple[str, str]:
         exc = inner
     if isinstance(exc, KeyError):
         return path, "required field missing"
-    return path, f"{type(exc).__name__}: {exc}"
+    return path, excerpt(f"{type(exc).__name__}: {exc}")
 
 
 def _invalid(url: str, path: str, exc: BaseException) -> ResponseValidationError:
     bad_path, reason = _json_path(exc, path)
     return ResponseValidationError(
-        f"GET {url}: invalid value at {bad_path}: {reason}", url=url, path=bad_path
+        f"GET {display_url(url)}: invalid value at {bad_path}: {reason}", url=url, path=bad_path
     )
 
 
@@ -294,7 +294,9 @@ def structure_one(value: Any, tp: type[T], *, url: str, path: str) -> T:
     except Exception as exc:
         error = _invalid(url, path, exc)
     else:  # pragma: no cover - both converters have the same rules
-        error = ResponseValidationError(f"GET {url}: {path} does not fit", url=url, path=path)
+        error = ResponseValidationError(
+            f"GET {display_url(url)}: {path} does not fit", url=url, path=path
+        )
     raise error
 
 
@@ -307,5 +309,5 @@ def structure_items(items: list[Any], item_type: type[T], *, url: str, path: str
     for index, item in enumerate(items):
         structure_one(item, item_type, url=url, path=f"{path}[{index}]")
     raise ResponseValidationError(  # pragma: no cover - the item-by-item pass raises first
-        f"GET {url}: {path} does not fit", url=url, path=path
+        f"GET {display_url(url)}: {path} does not fit", url=url, path=path
     )

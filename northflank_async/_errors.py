@@ -15,18 +15,25 @@
     ├── APIConnectionError                   no answer: refused, reset, DNS, TLS
     │   └── APITimeoutError (TimeoutError)   no answer within the session's timeout
     ├── ResponseValidationError (ValueError) a 2xx answer that is not what the API documents
+    │   └── ResponseTooLargeError            an answer larger than the session's max_response_size
     ├── PaginationError                      the cursor chain would loop or cannot go on
-    └── SessionClosedError (RuntimeError)    the NorthflankSession was closed under a walk
+    ├── SessionClosedError (RuntimeError)    the NorthflankSession was closed under a walk
+    └── EventLoopError (RuntimeError)        the session was used from a second event loop
 
-Messages name the request URL and what was wrong; the API token never appears in a
-message, an exception's arguments, or anything chained beneath it.
+Messages name the request URL (long query values shortened; ``url`` keeps it whole) and
+what was wrong. The API token never appears in a message, an exception's arguments, or
+anything chained beneath it: text that comes from a server is scrubbed of it first.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
+
+from . import _jsonlib
 
 __all__ = [
     "APIConnectionError",
@@ -36,11 +43,13 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "EventLoopError",
     "NorthflankError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ResponseValidationError",
     "ServerError",
     "SessionClosedError",
@@ -48,6 +57,10 @@ __all__ = [
 ]
 
 _EXCERPT = 200
+#: A query value longer than this (a cursor is ~100) is shortened where a URL is shown in a message.
+_LONG_VALUE = 200
+_QUERY_VALUE = re.compile(r"([?&][^=&#]*=)([^&#]{" + str(_LONG_VALUE + 1) + ",})")
+_SCRUBBED = "<token>"
 
 
 def excerpt(body: bytes | str, limit: int = _EXCERPT) -> str:
@@ -55,6 +68,73 @@ def excerpt(body: bytes | str, limit: int = _EXCERPT) -> str:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def safe_repr(value: object, limit: int = _EXCERPT) -> str:
+    """An excerpt of ``repr(value)``, even for data nested too deeply to print."""
+    try:
+        return excerpt(repr(value), limit)
+    except RecursionError:
+        return f"<{type(value).__name__} nested too deeply to show>"
+
+
+def _shorten_value(match: re.Match[str]) -> str:
+    key, value = match.group(1), match.group(2)
+    return f"{key}{value[:48]}…({len(value)} chars)"
+
+
+def display_url(url: object) -> str:
+    """``url`` as a message shows it: each query value over 200 characters shortened.
+
+    A 10 KB cursor stays whole on the error's ``url``; the message names its start.
+    """
+    text = str(url)
+    return _QUERY_VALUE.sub(_shorten_value, text) if "?" in text else text
+
+
+#: A token shorter than this is no real credential (a test's ``"t"``): scrubbing it
+#: would garble every message, so it is not scrubbed.
+_MIN_SECRET = 8
+
+
+def secret_forms(token: str) -> tuple[str, ...]:
+    """The ways a token can be echoed back in text: as it is, and JSON- or URL-escaped."""
+    if len(token) < _MIN_SECRET:
+        return ()
+    forms = (token, json.dumps(token)[1:-1], quote(token, safe=""))
+    return tuple(dict.fromkeys(form for form in forms if form))
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret replaced by ``<token>``."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, _SCRUBBED)
+    return text
+
+
+def scrub_bytes(body: bytes, secrets: Sequence[str]) -> bytes:
+    """``body`` with every secret (as UTF-8) replaced by ``<token>``, before anything reads it."""
+    for secret in secrets:
+        raw = secret.encode()
+        if raw in body:
+            body = body.replace(raw, _SCRUBBED.encode())
+    return body
+
+
+def redact(error: BaseException, secrets: Sequence[str]) -> None:
+    """Scrub every secret from the text an error carries: its arguments and string fields.
+
+    ``details`` of an :class:`APIStatusError` come from a body scrubbed as bytes before
+    it was parsed (see :func:`scrub_bytes`), so they are not walked here.
+    """
+    if not secrets:
+        return
+    if any(isinstance(arg, str) for arg in error.args):
+        error.args = tuple(scrub(a, secrets) if isinstance(a, str) else a for a in error.args)
+    for name, value in vars(error).items():
+        if isinstance(value, str):
+            setattr(error, name, scrub(value, secrets))
 
 
 class NorthflankError(Exception):
@@ -108,7 +188,7 @@ class APIStatusError(NorthflankError):
         self.retry_after = retry_after
 
     def __str__(self) -> str:
-        text = f"{self.status} from {self.method} {self.url}: {self.message}"
+        text = f"{self.status} from {self.method} {display_url(self.url)}: {self.message}"
         if self.error_id:
             text += f" (error id {self.error_id})"
         if self.retry_after is not None:
@@ -172,6 +252,20 @@ class ResponseValidationError(NorthflankError, ValueError):
         self.path = path
 
 
+class ResponseTooLargeError(ResponseValidationError):
+    """An answer whose body is larger than the session's ``max_response_size``.
+
+    Reading stopped at the limit, so memory stays bounded whatever a server sends;
+    ``status`` is the answer's status and ``limit`` the size in bytes it passed. It is
+    not retried: the same request would bring the same answer.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int, limit: int) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+        self.limit = limit
+
+
 class PaginationError(NorthflankError):
     """The cursor chain cannot be followed safely: a cursor came back twice, or is missing."""
 
@@ -183,6 +277,14 @@ class PaginationError(NorthflankError):
 
 class SessionClosedError(NorthflankError, RuntimeError):
     """The NorthflankSession was closed while a request or a walk still needed it."""
+
+
+class EventLoopError(NorthflankError, RuntimeError):
+    """The session was used from an event loop other than the one it first ran in.
+
+    Its connection pool belongs to that loop. Create one session per event loop: with
+    two ``asyncio.run()`` calls, create the session inside the coroutine each one runs.
+    """
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
@@ -198,14 +300,37 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
 def _error_fields(body: bytes) -> tuple[str, str | None, Any] | None:
     """``(message, id, details)`` from the API's error JSON, or None when the body is not that."""
     try:
-        parsed = json.loads(body)
-    except ValueError:
+        parsed = _jsonlib.loads(body)
+    except ValueError:  # also nested too deeply, numbers too long, not UTF-8
         return None
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if not isinstance(error, Mapping) or not isinstance(error.get("message"), str):
         return None
     error_id = error.get("id")
-    return error["message"], error_id if isinstance(error_id, str) else None, error.get("details")
+    details = error.get("details")
+    if not _shallow(details):
+        details = None  # nothing could print it: repr() would raise RecursionError
+    return error["message"], error_id if isinstance(error_id, str) else None, details
+
+
+#: How deeply nested an error's ``details`` may be and still be kept.
+_MAX_DETAILS_DEPTH = 32
+
+
+def _shallow(value: Any) -> bool:
+    """Whether ``value`` nests lists and dicts at most :data:`_MAX_DETAILS_DEPTH` deep."""
+    level: list[Any] = [value]
+    for _ in range(_MAX_DETAILS_DEPTH + 1):
+        below: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                below.extend(item.values())
+            elif isinstance(item, list):
+                below.extend(item)
+        if not below:
+            return True
+        level = below
+    return False
 
 
 def error_for_status(

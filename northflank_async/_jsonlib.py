@@ -6,7 +6,9 @@
   digits anywhere (a cheap, conservative test) is therefore parsed by ``json``;
 - what orjson refuses and ``json`` accepts (``NaN``, ``Infinity``, ``1e400``, lone
   surrogates, a byte-order mark, UTF-16) is parsed by ``json``;
-- a body nested too deeply for either raises ValueError, not RecursionError.
+- a body nested too deeply, a number too long for Python to convert, or bytes that
+  are not UTF-8 raise :class:`JSONProblem` (a ValueError) saying so in a few words;
+  anything else that is not JSON raises ``json``'s ValueError. Never RecursionError.
 
 Benchmarks only: the environment variable ``_NORTHFLANK_ASYNC_STDLIB_JSON=1``, read at
 import, makes the SDK use ``json`` even when orjson is installed (``benchmarks/run.py``
@@ -17,20 +19,33 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["PARSER", "loads"]
+__all__ = ["PARSER", "JSONProblem", "loads"]
 
 _DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else byte for byte in range(256))
 _LONG_NUMBER = b"0" * 19
 
 
+class JSONProblem(ValueError):
+    """A body that looks like JSON but cannot be read; the message says why."""
+
+
 def _stdlib_loads(body: bytes) -> Any:
+    problem: str
     try:
         return json.loads(body)
     except RecursionError:
-        raise ValueError("the JSON document is nested too deeply") from None
+        problem = "nested too deeply"
+    except UnicodeDecodeError:
+        problem = "not UTF-8 text"
+    except ValueError as exc:
+        if "digits" not in str(exc):  # CPython: "Exceeds the limit (4300 digits) ..."
+            raise
+        problem = f"a number too long (over {sys.get_int_max_str_digits()} digits)"
+    raise JSONProblem(problem)  # outside the except blocks: nothing chained
 
 
 loads: Callable[[bytes], Any]
@@ -52,7 +67,8 @@ else:  # the test extra installs orjson, so this is the path the tests measure
         try:
             return _orjson_loads(body)
         except _JSONDecodeError:
-            return _stdlib_loads(body)
+            pass
+        return _stdlib_loads(body)  # outside the except block: nothing of orjson's chained
 
     loads = _orjson_or_stdlib_loads
     PARSER = "orjson"

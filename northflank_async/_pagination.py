@@ -7,6 +7,7 @@ key of its items, its model and page class); :func:`walk_pages` follows any of t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from typing import Any, Generic, TypeVar
@@ -16,16 +17,41 @@ from yarl import URL
 
 from ._checks import is_int
 from ._convert import structure_items, structure_one
-from ._errors import PaginationError, ResponseValidationError, SessionClosedError, excerpt
+from ._errors import (
+    NorthflankError,
+    PaginationError,
+    ResponseValidationError,
+    SessionClosedError,
+    display_url,
+    excerpt,
+    redact,
+    safe_repr,
+)
 from ._models import Page, Pagination, RateLimit
 from ._transport import Transport
 
-__all__ = ["MAX_PER_PAGE", "ListEndpoint", "PageQuery", "iter_items", "walk_pages"]
+__all__ = [
+    "MAX_EMPTY_PAGES",
+    "MAX_PER_PAGE",
+    "ListEndpoint",
+    "PageQuery",
+    "iter_items",
+    "walk_pages",
+]
 
 T = TypeVar("T")
 P = TypeVar("P", bound=Page[Any])
 
 MAX_PER_PAGE = 100
+#: Consecutive empty pages that say there is more after which a walk gives up with
+#: PaginationError: a server that sends nothing but fresh cursors would be followed
+#: forever, and no ``max_items`` could stop it.
+MAX_EMPTY_PAGES = 100
+
+
+def _digest(cursor: str) -> bytes:
+    """A fixed-size fingerprint of a cursor: a walk remembers these, not the cursors."""
+    return hashlib.blake2b(cursor.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 @attrs.frozen
@@ -84,7 +110,7 @@ class ListEndpoint(Generic[T, P]):
         if type(items) is not list or not isinstance(pagination, dict):
             missing = f"data.{self.items_key}" if type(items) is not list else "pagination"
             raise ResponseValidationError(
-                f"GET {url}: the answer has no valid {missing}: {excerpt(repr(data))}",
+                f"GET {display_url(url)}: the answer has no valid {missing}: {safe_repr(data)}",
                 url=str(url),
                 path=missing,
             )
@@ -113,7 +139,7 @@ async def _result(task: asyncio.Task[T], transport: Transport, url: URL) -> T:
         current = asyncio.current_task()
         if transport.closed and task.cancelled() and not (current and current.cancelling()):
             raise SessionClosedError(
-                f"GET {url}: the NorthflankSession was closed during the walk"
+                f"GET {transport.shown(url)}: the NorthflankSession was closed during the walk"
             ) from None
         raise
 
@@ -142,12 +168,15 @@ async def walk_pages(
 
     The next page is requested as soon as this page's JSON is parsed (with
     ``prefetch``), so the server works while this page is structured and consumed. No
-    page is requested past ``max_items`` items. A cursor seen before, or a next page
-    without a cursor, raises PaginationError after the page that carried it is yielded.
+    page is requested past ``max_items`` items. A cursor seen before, a next page
+    without a cursor, or the :data:`MAX_EMPTY_PAGES` th empty page in a row that says
+    there is more, raises PaginationError after the page that carried it is yielded.
+    Every error that leaves the walk is scrubbed of the session's token.
     """
-    seen: set[str] = set()
+    seen: set[bytes] = set()
     if query.cursor is not None:
-        seen.add(query.cursor)
+        seen.add(_digest(query.cursor))
+    empty_run = 0
     page_number = query.page or 1
     remaining = max_items
     request_url = url.with_query(query.params())
@@ -167,17 +196,24 @@ async def walk_pages(
             has_next = pagination.get("hasNextPage") is True
             go_on = has_next and (remaining is None or remaining > 0)
             next_cursor = pagination.get("cursor")
+            empty_run = empty_run + 1 if has_next and not items else 0
+            digest = _digest(next_cursor) if isinstance(next_cursor, str) else b""
             problem: str | None = None
             if go_on and not (isinstance(next_cursor, str) and next_cursor):
                 problem = "hasNextPage is true but the answer has no cursor"
-            elif go_on and next_cursor in seen:
+            elif go_on and digest in seen:
                 problem = (
                     f"the cursor {excerpt(str(next_cursor), 60)!r} was already used by this walk"
+                )
+            elif go_on and empty_run >= MAX_EMPTY_PAGES:
+                problem = (
+                    f"{empty_run} pages in a row were empty yet said there is more "
+                    f"(the limit is {MAX_EMPTY_PAGES})"
                 )
             next_url = request_url
             if go_on and problem is None:
                 assert isinstance(next_cursor, str)
-                seen.add(next_cursor)
+                seen.add(digest)
                 next_url = url.with_query(query.params(next_cursor))
                 if prefetch:
                     pending = transport.spawn(transport.get_json(next_url))
@@ -187,7 +223,8 @@ async def walk_pages(
             yield endpoint.build(items, pagination, rate_limit, request_url)
             if problem is not None:
                 raise PaginationError(
-                    f"page {page_number} of GET {request_url}: {problem}; stopped so as not to loop",
+                    f"page {page_number} of GET {display_url(request_url)}: {problem}; "
+                    "stopped so as not to loop",
                     url=str(request_url),
                     page=page_number,
                 )
@@ -195,6 +232,9 @@ async def walk_pages(
                 return
             page_number += 1
             request_url = next_url
+    except NorthflankError as error:
+        redact(error, transport.secrets)  # a message may quote the server's data
+        raise
     finally:
         await _discard(pending)
 

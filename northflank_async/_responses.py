@@ -7,7 +7,7 @@ can be tested on recorded samples without a server.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,15 @@ import attrs
 from yarl import URL
 
 from . import _jsonlib
-from ._errors import NorthflankError, ResponseValidationError, error_for_status, excerpt
+from ._errors import (
+    NorthflankError,
+    ResponseValidationError,
+    display_url,
+    error_for_status,
+    excerpt,
+    scrub,
+    scrub_bytes,
+)
 from ._models import RateLimit
 from ._retry import server_wait
 
@@ -54,32 +62,48 @@ def parse_rate_limit(headers: Mapping[str, str], now: datetime) -> RateLimit | N
     return RateLimit(limit=limit, remaining=remaining, reset_at=now + timedelta(seconds=reset))
 
 
-def decode(method: str, url: URL, answer: Answer, *, now: datetime | None = None) -> Decoded:
+def decode(
+    method: str,
+    url: URL,
+    answer: Answer,
+    *,
+    now: datetime | None = None,
+    secrets: Sequence[str] = (),
+) -> Decoded:
     """The meaning of ``answer`` to ``method url``.
 
-    A 2xx answer gives its parsed JSON body (an empty or non-JSON body is a
+    A 2xx answer gives its parsed JSON body (an empty or unreadable body is a
     :class:`ResponseValidationError`); any other status gives the
     :class:`APIStatusError` subclass for it, with the API's message, the wait the
-    server asked for, and for a redirect where it pointed. ``now`` dates the rate
-    limit's reset (default: the current time).
+    server asked for, and for a redirect where it pointed. Whatever the body, only
+    the SDK's errors come out. Text of the server's that an error keeps is scrubbed
+    of ``secrets`` (the session's token) first. ``now`` dates the rate limit's reset
+    (default: the current time).
     """
     rate_limit = parse_rate_limit(answer.headers, now or datetime.now(UTC))
     status = answer.status
     if 200 <= status < 300:
-        return _success(method, url, answer, rate_limit)
+        return _success(method, url, answer, rate_limit, secrets)
+    location = answer.headers.get("Location")
     error = error_for_status(
         status,
-        answer.body,
+        scrub_bytes(answer.body, secrets),
         str(url),
-        reason=answer.reason,
+        reason=scrub(answer.reason, secrets),
         retry_after=server_wait(status, answer.headers),
         method=method,
-        location=answer.headers.get("Location"),
+        location=None if location is None else scrub(location, secrets),
     )
     return Decoded(rate_limit, error=error)
 
 
-def _success(method: str, url: URL, answer: Answer, rate_limit: RateLimit | None) -> Decoded:
+def _success(
+    method: str,
+    url: URL,
+    answer: Answer,
+    rate_limit: RateLimit | None,
+    secrets: Sequence[str],
+) -> Decoded:
     """The JSON body of a 2xx answer, or the ResponseValidationError saying why there is none."""
     body = answer.body
     if not body.strip():
@@ -87,9 +111,11 @@ def _success(method: str, url: URL, answer: Answer, rate_limit: RateLimit | None
     else:
         try:
             return Decoded(rate_limit, data=_jsonlib.loads(body))
+        except _jsonlib.JSONProblem as exc:
+            problem = f"cannot be read as JSON: {exc}"
         except ValueError:
-            problem = f"is not JSON: {excerpt(body)!r}"
+            problem = f"is not JSON: {excerpt(scrub_bytes(body, secrets))!r}"
     error = ResponseValidationError(
-        f"{method} {url}: the {answer.status} answer {problem}", url=str(url)
+        f"{method} {display_url(url)}: the {answer.status} answer {problem}", url=str(url)
     )
     return Decoded(rate_limit, error=error)

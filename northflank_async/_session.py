@@ -20,7 +20,7 @@ from ._backups import BACKUPS, backup_ids
 from ._checks import CONTROL, is_int, path_segment
 from ._client import Client
 from ._config import resolve_base_url, resolve_token
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, secret_forms
 from ._models import (
     Addon,
     AddonBackup,
@@ -35,7 +35,7 @@ from ._pagination import PageQuery
 from ._projects import ADDONS, PROJECTS
 from ._retry import NO_RETRY, RetryPolicy
 from ._stream import SkipCallback, stream_backups
-from ._transport import Transport
+from ._transport import DEFAULT_MAX_RESPONSE_SIZE, Transport
 from ._version import __version__
 
 __all__ = ["NorthflankSession"]
@@ -56,6 +56,15 @@ class NorthflankSession:
     :param user_agent: added to the ``User-Agent`` header after ``northflank-async/<v>``.
     :param retry: the :class:`RetryPolicy`; ``None`` turns retrying off.
     :param max_concurrency: requests in flight at once across every walk of the session.
+    :param max_response_size: the largest answer body read, in bytes (default 4 MiB; a
+        page of 100 backups is tens of KiB). A larger one raises
+        :class:`ResponseTooLargeError` once the limit is reached, and is not retried.
+    :param trust_env: honour ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``NO_PROXY`` (and proxy
+        credentials in ``~/.netrc``), as most HTTP stacks do; ``False`` always connects
+        directly. Only for the pool the session creates (not a ``session`` passed in).
+
+    A session belongs to the event loop it is first used in; from another loop its
+    calls raise :class:`EventLoopError`. Create one per loop.
     """
 
     def __init__(
@@ -69,6 +78,8 @@ class NorthflankSession:
         user_agent: str | None = None,
         retry: RetryPolicy | None = RetryPolicy(),  # noqa: B008 - frozen, so safe to share
         max_concurrency: int = 8,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        trust_env: bool = True,
     ) -> None:
         env = os.environ
         secret = resolve_token(token, env)
@@ -90,6 +101,12 @@ class NorthflankSession:
             raise ConfigurationError(
                 f"max_concurrency must be an int >= 1, got {max_concurrency!r}"
             )
+        if not is_int(max_response_size) or max_response_size < 1024:
+            raise ConfigurationError(
+                f"max_response_size must be an int >= 1024 (bytes), got {max_response_size!r}"
+            )
+        if not isinstance(trust_env, bool):
+            raise ConfigurationError(f"trust_env must be True or False, got {trust_env!r}")
         agent = f"northflank-async/{__version__}"
         if user_agent:
             if CONTROL.search(user_agent):
@@ -105,6 +122,9 @@ class NorthflankSession:
             retry=retry if retry is not None else NO_RETRY,
             max_concurrency=max_concurrency,
             session=session,
+            max_response_size=max_response_size,
+            trust_env=trust_env,
+            secrets=secret_forms(secret),
         )
         self._transport = transport
         self._client = Client(transport, url, team_id)

@@ -4,8 +4,8 @@
   data or the right error, and the rate limit;
 - :meth:`Transport.attempt`: one request, any method and JSON body, under the
   session's concurrency limit, ended by closing the session, with aiohttp's failures
-  mapped to ours; it reads each body completely before returning, so no connection is
-  ever held while a caller works on a page;
+  mapped to ours; it reads each body completely (up to ``max_response_size``) before
+  returning, so no connection is ever held while a caller works on a page;
 - :meth:`Transport.request`: the retry loop over the session's :class:`RetryPolicy`,
   waiting for rate-limit budget first; each call says which failures are safe to
   repeat (a read: any transient one).
@@ -16,23 +16,41 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-from ._errors import APIConnectionError, APITimeoutError, NorthflankError, SessionClosedError
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    EventLoopError,
+    NorthflankError,
+    ResponseTooLargeError,
+    SessionClosedError,
+    display_url,
+    redact,
+    scrub,
+)
 from ._log import logger
 from ._models import RateLimit
 from ._responses import Answer, decode
 from ._retry import Retryable, RetryPolicy, is_transient, next_wait
 
-__all__ = ["Transport"]
+__all__ = ["DEFAULT_MAX_RESPONSE_SIZE", "Transport"]
 
 T = TypeVar("T")
+
+_Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
+_NO_PROXY: _Proxy = (None, None)
+
+#: The largest answer body a session reads unless told otherwise: 4 MiB, where a page
+#: of 100 backups is tens of KiB.
+DEFAULT_MAX_RESPONSE_SIZE = 4 * 1024 * 1024
 
 
 class Transport:
@@ -46,8 +64,17 @@ class Transport:
         retry: RetryPolicy,
         max_concurrency: int,
         session: aiohttp.ClientSession | None,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        trust_env: bool = True,
+        secrets: Sequence[str] = (),
     ) -> None:
         self._headers = dict(headers)
+        self.secrets = tuple(secrets)
+        self.max_response_size = max_response_size
+        self._trust_env = trust_env
+        # The proxy (and its credentials) for each (scheme, host, port), looked up once.
+        self._proxies: dict[tuple[str, str | None, int | None], _Proxy] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._timeout_seconds = timeout
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout)
         self.retry = retry
@@ -68,17 +95,53 @@ class Transport:
         """Whether :meth:`close` has run."""
         return self._closed
 
+    def check_loop(self) -> None:
+        """Bind the session to the running event loop on first use; refuse any other loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise EventLoopError(
+                "this NorthflankSession belongs to another event loop (its connection pool "
+                "was opened there); create one session per event loop, for example inside "
+                "the coroutine that asyncio.run() runs"
+            )
+
+    def shown(self, url: object) -> str:
+        """``url`` as messages and log lines show it: shortened, and scrubbed of the token."""
+        return scrub(display_url(url), self.secrets)
+
     def _client(self) -> aiohttp.ClientSession:
         if self._closed:
             raise SessionClosedError("the NorthflankSession is closed")
+        self.check_loop()
         if self._http is None:
             connector = aiohttp.TCPConnector(limit=max(self._max_concurrency, 10))
+            # The environment's proxy is looked up here (see _proxy), not by aiohttp's
+            # trust_env, which looks it up in a thread for every request: that delay
+            # held each prefetch back until the page before it was structured.
             self._http = aiohttp.ClientSession(connector=connector)
         elif self._http.closed:
             raise SessionClosedError(
                 "the aiohttp.ClientSession given to NorthflankSession is closed"
             )
         return self._http
+
+    def _proxy(self, url: URL) -> _Proxy:
+        """The proxy from ``HTTP(S)_PROXY`` / ``NO_PROXY`` (credentials from ``~/.netrc``)
+        for ``url``'s origin, looked up once per origin; none when not ``trust_env`` or
+        when the aiohttp session was passed in (it follows its own ``trust_env``)."""
+        if not self._trust_env or not self._owns_http:
+            return _NO_PROXY
+        origin = (url.scheme, url.host, url.port)
+        found = self._proxies.get(origin)
+        if found is None:
+            try:
+                found = get_env_proxy_for_url(url)
+            except LookupError:  # none for this scheme, or NO_PROXY names the host
+                found = _NO_PROXY
+            self._proxies[origin] = found
+        return found
 
     def open(self) -> None:
         """Create the owned aiohttp session now (it needs a running event loop)."""
@@ -89,6 +152,11 @@ class Transport:
         if self._closed:
             coro.close()
             raise SessionClosedError("the NorthflankSession is closed")
+        try:
+            self.check_loop()
+        except EventLoopError:
+            coro.close()
+            raise
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -103,6 +171,22 @@ class Transport:
             await self._closed_event.wait()
             return
         self._closed = True
+        loop = self._loop
+        try:
+            if loop is None or loop is asyncio.get_running_loop():
+                await self._shut()
+            elif loop.is_running():  # a loop in another thread: close the pool there
+                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._shut(), loop))
+            elif self._http is not None and self._owns_http:
+                # That loop has stopped: nothing of its can be awaited any more. The
+                # session is detached, so it is closed rather than reported as leaked;
+                # its idle sockets go with the garbage collector, as they would have.
+                self._http.detach()
+        finally:
+            self._closed_event.set()
+
+    async def _shut(self) -> None:
+        """Close in the session's own loop: end its tasks, then the pool it owns."""
         # A request or retry wait running in a caller's task ends with SessionClosedError
         # (see _Interruptible); the session's own background tasks are simply cancelled.
         for task in self._active - self._tasks - {asyncio.current_task()}:
@@ -111,13 +195,10 @@ class Transport:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        try:
-            if tasks:
-                await asyncio.wait(tasks)
-            if self._http is not None and self._owns_http:
-                await self._http.close()
-        finally:
-            self._closed_event.set()
+        if tasks:
+            await asyncio.wait(tasks)
+        if self._http is not None and self._owns_http:
+            await self._http.close()
 
     async def sleep(self, seconds: float, method: str, url: URL) -> None:
         """Sleep with the policy's sleep before a request; closing the session cuts it short."""
@@ -136,7 +217,7 @@ class Transport:
                 latest.limit,
                 wait,
                 method,
-                url,
+                self.shown(url),
             )
             await self.sleep(wait, method, url)
 
@@ -150,36 +231,50 @@ class Transport:
         failure: NorthflankError
         started = time.perf_counter()
         of = f"attempt {attempt} of {self.retry.max_attempts}"
+        limit = self.max_response_size
+        shown = self.shown(url)
         try:
             with _Interruptible(self, method, url, "mid-request"):
                 async with self._semaphore:
                     http = self._client()
+                    proxy, proxy_auth = self._proxy(url)
                     async with http.request(
                         method,
                         url,
                         json=json,
                         headers=self._headers,
+                        proxy=proxy,
+                        proxy_auth=proxy_auth,
                         allow_redirects=False,
                         # Statuses are ours to judge, even on a session passed in
                         # with raise_for_status=True.
                         raise_for_status=False,
                         timeout=self._timeout,
                     ) as response:
-                        body = await response.read()
+                        body = await _read_bounded(response, limit)
         except TimeoutError:
-            _log_attempt(method, url, "timeout", attempt, started)
+            _log_attempt(method, shown, "timeout", attempt, started)
             failure = APITimeoutError(
-                f"{method} {url}: no complete answer within {self._timeout_seconds:g} s ({of})",
+                f"{method} {shown}: no complete answer within {self._timeout_seconds:g} s ({of})",
                 url=str(url),
             )
         except aiohttp.ClientError as exc:
-            _log_attempt(method, url, type(exc).__name__, attempt, started)
+            _log_attempt(method, shown, type(exc).__name__, attempt, started)
             failure = APIConnectionError(
-                f"{method} {url}: {type(exc).__name__}: {exc} ({of})", url=str(url)
+                f"{method} {shown}: {type(exc).__name__}: {scrub(str(exc), self.secrets)} ({of})",
+                url=str(url),
             )
         else:
-            _log_attempt(method, url, response.status, attempt, started)
-            return Answer(response.status, response.headers, body, response.reason or "")
+            _log_attempt(method, shown, response.status, attempt, started)
+            if body is not None:
+                return Answer(response.status, response.headers, body, response.reason or "")
+            failure = ResponseTooLargeError(
+                f"{method} {shown}: the {response.status} answer is larger than "
+                f"max_response_size ({limit:,} bytes); stopped reading it",
+                url=str(url),
+                status=response.status,
+                limit=limit,
+            )
         raise failure  # outside the except blocks: nothing of aiohttp's is chained
 
     async def request(
@@ -195,6 +290,7 @@ class Transport:
         ``retryable`` says which failures are safe to send again; a read repeats any
         transient one. Raises the matching :class:`NorthflankError`.
         """
+        self.check_loop()
         attempt = 0
         while True:
             attempt += 1
@@ -205,19 +301,20 @@ class Transport:
             except APIConnectionError as error:
                 failure = error
             else:
-                decoded = decode(method, url, answer)
+                decoded = decode(method, url, answer, secrets=self.secrets)
                 if decoded.rate_limit is not None:
                     self.rate_limit = decoded.rate_limit
                 if decoded.error is None:
                     return decoded.data, decoded.rate_limit
                 failure = decoded.error
+            redact(failure, self.secrets)
             wait = next_wait(self.retry, failure, attempt, retryable)
             if wait is None:
                 raise failure
             logger.warning(
                 "%s %s failed (%s); retrying in %.2f s (attempt %d of %d)",
                 method,
-                url,
+                self.shown(url),
                 _reason(failure),
                 wait,
                 attempt + 1,
@@ -250,8 +347,9 @@ class _Interruptible:
         self._task = task
 
     def _error(self) -> SessionClosedError:
+        shown = self._transport.shown(self._url)
         return SessionClosedError(
-            f"{self._method} {self._url}: the NorthflankSession was closed {self._when}"
+            f"{self._method} {shown}: the NorthflankSession was closed {self._when}"
         )
 
     def __enter__(self) -> None:
@@ -273,7 +371,22 @@ class _Interruptible:
                 raise self._error() from None
 
 
-def _log_attempt(method: str, url: URL, outcome: int | str, attempt: int, started: float) -> None:
+async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body of ``response``, or None as soon as it is known to pass ``limit`` bytes."""
+    length = response.content_length
+    if length is not None and length > limit:
+        return None  # refused unread: leaving it closes the connection
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _log_attempt(method: str, url: str, outcome: int | str, attempt: int, started: float) -> None:
     """The DEBUG line for one request: its URL, status (or failure), attempt and time."""
     if logger.isEnabledFor(logging.DEBUG):
         elapsed = (time.perf_counter() - started) * 1000

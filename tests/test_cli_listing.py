@@ -1,5 +1,6 @@
 """The listing commands: ``get addon backups``, ``get project backups``, ``list projects``
-and ``list addons``: one page and its cursor, every page, the option spellings, the routes."""
+and ``list addons``: every page by default, one page and its cursor with --page or
+--cursor, --max-items, --skip-errors, the option spellings, the routes."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from tests.conftest import ADDON, PROJECT
 
 
 async def test_one_page_prints_the_seed_cli_shape(mock: MockNorthflank) -> None:
-    """One page is one request, printed as the seed's indented {"backups": [...]}."""
+    """A listing of one page is one request, printed as the seed's indented {"backups": [...]}."""
     mock.add_backups(PROJECT, ADDON, [SEED_BACKUP])
 
     result = await cli(*BACKUPS_ARGS, *connect(mock))
@@ -39,15 +40,15 @@ async def test_one_page_prints_the_seed_cli_shape(mock: MockNorthflank) -> None:
 async def test_one_page_names_the_next_cursor_on_stderr(
     mock: MockNorthflank, nf: NorthflankSession
 ) -> None:
-    """A page with a next page prints its backups, and on stderr the API's cursor for the next."""
+    """--page prints that page, and on stderr the API's cursor for the next, in one request."""
     raw = mock.generate_backups(PROJECT, ADDON, 30)
-    cursor = (await nf.get_backup_page(PROJECT, ADDON, per_page=10)).pagination.cursor
+    cursor = (await nf.get_backup_page(PROJECT, ADDON, per_page=10, page=1)).pagination.cursor
 
-    result = await cli(*BACKUPS_ARGS, "--per_page", "10", *connect(mock))
+    result = await cli(*BACKUPS_ARGS, "--per_page", "10", "--page", "1", *connect(mock))
 
     assert (0, f"next cursor: {cursor}\n") == (result.code, result.err)
     assert {"backups": api_json(raw[:10])} == json.loads(result.out)
-    assert [{"per_page": "10"}] * 2 == [r.query for r in mock.requests]
+    assert [{"per_page": "10", "page": "1"}] * 2 == [r.query for r in mock.requests]
 
 
 @pytest.mark.parametrize(
@@ -66,18 +67,19 @@ async def test_camel_snake_and_kebab_spellings_are_one_option(
     project, addon, per_page = flags
 
     result = await cli(
-        "get", "addon", "backups", project, PROJECT, addon, ADDON, per_page, "3", *connect(mock)
-    )
+        "get", "addon", "backups", project, PROJECT, addon, ADDON, per_page, "3", "--page", "2",
+        *connect(mock),
+    )  # fmt: skip
 
     assert 0 == result.code
-    assert {"backups": api_json(raw[:3])} == json.loads(result.out)
+    assert {"backups": api_json(raw[3:])} == json.loads(result.out)
 
 
 async def test_cursor_hand_off_covers_every_backup_exactly_once(mock: MockNorthflank) -> None:
-    """Feeding each printed cursor to the next invocation walks every backup once."""
+    """From --page 1, feeding each printed cursor to the next invocation walks every backup once."""
     raw = mock.generate_backups(PROJECT, ADDON, 95)
     seen: list[str] = []
-    cursor: list[str] = []
+    cursor = ["--page", "1"]
     invocations = 0
     while True:
         result = await cli(*BACKUPS_ARGS, "--per_page", "20", *cursor, *connect(mock))
@@ -115,7 +117,7 @@ async def test_environment_variables_give_token_and_base_url(
     assert (0, {"backups": api_json(raw)}) == (result.code, json.loads(result.out))
 
 
-# -- every page -------------------------------------------------------------------------------------
+# -- every page ------------------------------------------------------------------------------------
 
 
 async def test_all_jsonl_prints_one_compact_backup_per_line(mock: MockNorthflank) -> None:
@@ -146,38 +148,38 @@ async def test_all_jsonl_flushes_each_page_as_it_arrives(mock: MockNorthflank) -
     assert [100, 200, 250, 250] == lines_at_flush
 
 
-async def test_all_json_is_one_document(mock: MockNorthflank) -> None:
-    """--all -o json writes one {"backups": [...]} document, formatted as json.dumps would."""
+async def test_every_page_json_is_one_document(mock: MockNorthflank) -> None:
+    """Every page -o json is one {"backups": [...]} document, formatted as json.dumps would."""
     raw = mock.generate_backups(PROJECT, ADDON, 230)
 
-    result = await cli(*BACKUPS_ARGS, "--all", "--per-page", "100", *connect(mock))
+    result = await cli(*BACKUPS_ARGS, "--per-page", "100", *connect(mock))
 
     assert (0, "") == (result.code, result.err)
     assert json.dumps({"backups": api_json(raw)}, indent=2) + "\n" == result.out
 
 
 async def test_max_items_stops_the_walk(mock: MockNorthflank) -> None:
-    """--all --max-items N prints exactly the first N backups."""
+    """--max-items N prints exactly the first N backups (no --all needed)."""
     raw = mock.generate_backups(PROJECT, ADDON, 200)
 
     result = await cli(
-        *BACKUPS_ARGS, "--all", "--max_items", "130", "--per_page", "50", "-o", "jsonl",
-        *connect(mock),
+        *BACKUPS_ARGS, "--max_items", "130", "--per_page", "50", "-o", "jsonl", *connect(mock),
     )  # fmt: skip
 
     assert 0 == result.code
     assert [b["id"] for b in raw[:130]] == [
         json.loads(line)["id"] for line in result.out.splitlines()
     ]
+    assert 3 == len(mock.requests)
 
 
 async def test_max_items_zero_makes_no_request(mock: MockNorthflank) -> None:
-    """--all --max-items 0 prints an empty document without asking the API anything."""
+    """--max-items 0 prints an empty document without asking the API anything."""
     mock.generate_backups(PROJECT, ADDON, 10)
 
-    result = await cli(*BACKUPS_ARGS, "--all", "--max-items", "0", *connect(mock))
+    result = await cli(*BACKUPS_ARGS, "--max-items", "0", *connect(mock))
 
-    assert (0, '{\n  "backups": []\n}\n') == (result.code, result.out)
+    assert (0, '{\n  "backups": []\n}\n', "") == (result.code, result.out, result.err)
     assert [] == mock.requests
 
 
@@ -282,3 +284,81 @@ async def test_project_backups_max_items(mock: MockNorthflank) -> None:
     )
 
     assert (0, 7) == (result.code, len(json.loads(result.out)["backups"]))
+
+
+# -- --skip-errors ---------------------------------------------------------------------------------
+
+PROJECT_BACKUPS_ARGS = ("get", "project", "backups", "--projectId", PROJECT, "--per_page", "20")
+
+
+def _three_addons(mock: MockNorthflank) -> dict[tuple[str, str], dict[str, object]]:
+    """Backups in db-a, db-b and db-c; returns the printed backups of db-a and db-c."""
+    mock.generate_backups(PROJECT, "db-b", 30)
+    return {
+        (addon, b["id"]): {"projectId": PROJECT, "addonId": addon, **api_json([b])[0]}
+        for addon in ("db-a", "db-c")
+        for b in mock.generate_backups(PROJECT, addon, 50)
+    }
+
+
+async def test_project_backups_stop_at_an_unreadable_addon(mock: MockNorthflank) -> None:
+    """Without --skip-errors, an addon answering 404 ends `get project backups` with exit 1."""
+    _three_addons(mock)
+    mock.faults.fail_path("/addons/db-b/", 404)
+
+    result = await cli(*PROJECT_BACKUPS_ARGS, *connect(mock))
+
+    assert 1 == result.code
+    assert result.err.startswith("northflank-async: error: 404 from GET ")
+
+
+@pytest.mark.parametrize("quiet", [(), ("--quiet",)], ids=["loud", "quiet"])
+async def test_skip_errors_goes_on_past_an_unreadable_addon_and_exits_4(
+    mock: MockNorthflank, quiet: tuple[str, ...]
+) -> None:
+    """--skip-errors prints the other addons' backups as one complete document, says the
+    skipped addon in one line (even with --quiet; not again in the SDK's log) and exits 4."""
+    expected = _three_addons(mock)
+    mock.faults.fail_path("/addons/db-b/", 404)
+
+    result = await cli(*PROJECT_BACKUPS_ARGS, "--skip-errors", *quiet, *connect(mock))
+
+    assert 4 == result.code
+    assert expected == {(b["addonId"], b["id"]): b for b in json.loads(result.out)["backups"]}
+    [line] = result.err.splitlines()
+    assert line.startswith(f"skipped addon db-b of project {PROJECT}: 404 from GET "), line
+
+
+async def test_skip_errors_says_the_error_in_printable_text(mock: MockNorthflank) -> None:
+    """The server's words in a skipped addon's error cannot drive the terminal."""
+    _three_addons(mock)
+    mock.faults.fail_path("/addons/db-b/", 403, body="gone\x1b[2J\x1b]0;pwned\x07")
+
+    result = await cli(*PROJECT_BACKUPS_ARGS, "--skip-errors", *connect(mock))
+
+    assert 4 == result.code
+    assert "gone\\x1b[2J\\x1b]0;pwned\\x07" in result.err
+    assert not re.search("[\x00-\x09\x0b-\x1f]", result.err)
+
+
+async def test_skip_errors_without_a_failure_exits_0(mock: MockNorthflank) -> None:
+    """--skip-errors with nothing to skip is a plain success."""
+    _three_addons(mock)
+
+    result = await cli(*PROJECT_BACKUPS_ARGS, "--skip-errors", "-o", "jsonl", *connect(mock))
+
+    assert (0, "") == (result.code, result.err)
+    assert 50 + 30 + 50 == len(result.out.splitlines())
+
+
+async def test_skip_errors_when_the_addons_cannot_be_listed(mock: MockNorthflank) -> None:
+    """With --skip-errors, a project whose addons cannot be listed is one line, exit 4, and
+    an empty but complete document."""
+    _three_addons(mock)
+    mock.faults.fail_path(f"/projects/{PROJECT}/addons", 403)
+
+    result = await cli(*PROJECT_BACKUPS_ARGS, "--skip-errors", *connect(mock))
+
+    assert (4, '{\n  "backups": []\n}\n') == (result.code, result.out)
+    [line] = result.err.splitlines()
+    assert line.startswith(f"skipped the addons of project {PROJECT}: 403 from GET "), line

@@ -95,6 +95,34 @@ async def test_demo_quiet_prints_only_the_table_and_summary() -> None:
     assert 31 == result.out.splitlines().index("")
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ("--per_page", "0"),
+            "argument --per_page/--perPage/--per-page: expected 1 to 100, got '0'",
+        ),
+        (
+            ("--per-page", "101"),
+            "argument --per_page/--perPage/--per-page: expected 1 to 100, got '101'",
+        ),
+        (("--backups", "10001"), "argument --backups: expected 0 to 10000, got '10001'"),
+        (("--backups", "many"), "argument --backups: expected an integer, got 'many'"),
+    ],
+)
+async def test_demo_checks_every_argument_before_printing(
+    argv: tuple[str, ...], message: str
+) -> None:
+    """A bad --per_page or --backups is a usage error alone: no banner, no table, exit 2."""
+    result = await cli("demo", "--latency", "0", *argv)
+
+    assert (2, "", f"northflank-async demo: error: {message}\n") == (
+        result.code,
+        result.out,
+        result.err,
+    )
+
+
 # -- mock serve, in-process -----------------------------------------------------------------------
 
 
@@ -124,8 +152,10 @@ async def test_mock_serve_on_a_busy_port_exits_1(mock: MockNorthflank) -> None:
 
 
 @asynccontextmanager
-async def serving(err: io.StringIO) -> AsyncIterator[tuple[asyncio.Task[int], list[str]]]:
-    """`mock serve --port 0 --backups 5` as a task; yields it and the IDs of one addon's backups."""
+async def serving(
+    err: io.StringIO,
+) -> AsyncIterator[tuple[asyncio.Task[int], list[str], str]]:
+    """`mock serve --port 0 --backups 5` as a task; yields it, one addon's backup IDs, the banner."""
     printed = asyncio.Event()
 
     class Announcing(io.StringIO):
@@ -146,7 +176,7 @@ async def serving(err: io.StringIO) -> AsyncIterator[tuple[asyncio.Task[int], li
         url, token = match.groups()
         async with NorthflankSession(token, base_url=url) as nf:
             backups = [b.id async for b in nf.list_backups("project-1", "postgresql-1")]
-        yield task, backups
+        yield task, backups, out.getvalue()
     finally:
         if not task.done():
             task.cancel()
@@ -156,7 +186,7 @@ async def serving(err: io.StringIO) -> AsyncIterator[tuple[asyncio.Task[int], li
 
 async def test_mock_serve_in_process_serves_until_cancelled() -> None:
     """mock serve prints a base URL that answers the API's routes, until its task is cancelled."""
-    async with serving(io.StringIO()) as (task, backups):
+    async with serving(io.StringIO()) as (task, backups, _):
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -167,7 +197,7 @@ async def test_mock_serve_in_process_serves_until_cancelled() -> None:
 async def test_mock_serve_stops_on_sigterm_and_counts_the_requests() -> None:
     """SIGTERM ends mock serve with exit 0 and a note of how many requests it answered."""
     err = io.StringIO()
-    async with serving(err) as (task, backups):
+    async with serving(err) as (task, backups, _):
         signal.raise_signal(signal.SIGTERM)
         code = await asyncio.wait_for(task, 10)
 
@@ -211,3 +241,19 @@ async def test_subprocess_mock_serve_answers_and_stops_on_ctrl_c(tmp_path: Path)
         [p["id"] for p in body["data"]["projects"]],
     )
     assert (0, b"stopped after 1 requests\n") == (process.returncode, err)
+
+
+async def test_mock_serve_answers_the_official_clis_login_check() -> None:
+    """The banner's `northflank login` line works: GET /v1/login takes that token, and no other."""
+    async with serving(io.StringIO()) as (task, _, banner):
+        match = re.search(r"northflank login --token (\S+) --host (\S+) ", banner)
+        assert match is not None
+        token, host = match.groups()
+        async with aiohttp.ClientSession() as http:
+            for bearer, status in ((token, 200), ("not-the-token", 401)):
+                headers = {"Authorization": f"Bearer {bearer}"}
+                async with http.get(f"{host}/v1/login", headers=headers) as answer:
+                    body = await answer.json()
+                    assert status == answer.status
+                    assert ("data" in body) is (status == 200)
+        task.cancel()

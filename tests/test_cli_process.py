@@ -159,3 +159,18 @@ async def test_subprocess_closed_pipe_exits_quietly(mock: MockNorthflank, tmp_pa
 
     assert (141, b"") == (process.returncode, err)
     assert b'{"id":"backup-000000-' == first[:21]
+
+
+async def test_subprocess_hides_the_environments_token_pasted_as_an_argument(
+    tmp_path: Path,
+) -> None:
+    """The token of $NORTHFLANK_API_TOKEN, pasted as the command, is echoed as <token>."""
+    token = "nf-pasted-t0ken"
+    process = await start_cli(
+        token, "list", "projects", env={"NORTHFLANK_API_TOKEN": token}, cwd=tmp_path
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+
+    assert (2, b"") == (process.returncode, out)
+    assert err.startswith(b"northflank-async: error: argument COMMAND: invalid choice: '<token>'")
+    assert token.encode() not in err

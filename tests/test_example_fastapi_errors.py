@@ -119,6 +119,25 @@ async def test_rate_limit_is_503_with_retry_after_rounded_up(
     )
 
 
+@pytest.mark.parametrize(
+    ("upstream", "passed_on"), [("1e308", "3600"), ("3600.5", "3600"), ("0", "1"), ("0.2", "1")]
+)
+async def test_rate_limit_retry_after_is_bounded(
+    mock: MockNorthflank, fake_sleep: FakeSleep, upstream: str, passed_on: str
+) -> None:
+    """The 503's Retry-After stays within 1..3600 whole seconds, whatever the API asked for."""
+    mock.generate_backups(PROJECT, ADDON, 3)
+    mock.faults.fail(1, 429, retry_after=upstream)
+    async with asgi_client(_app(mock, fake_sleep, retry=None)) as client:
+        response = await client.get(_url())
+
+    assert (503, passed_on, 1) == (
+        response.status_code,
+        response.headers.get("retry-after"),
+        len(mock.requests),
+    )
+
+
 async def test_unreachable_api_is_502(mock: MockNorthflank, fake_sleep: FakeSleep) -> None:
     """An API that refuses connections is a 502."""
     async with MockNorthflank() as gone:

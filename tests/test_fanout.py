@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,8 +16,10 @@ from northflank_async import (
     NorthflankError,
     NorthflankSession,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseValidationError,
     ServerError,
     SessionClosedError,
 )
@@ -73,6 +76,33 @@ async def _settled_leftovers() -> set[asyncio.Task[Any]]:
 
 async def _collect(stream: Any) -> list[AddonBackup]:
     return [item async for item in stream]
+
+
+Skipped = list[tuple[str, str | None, NorthflankError]]
+
+
+async def _collect_skipping(
+    nf: NorthflankSession, *args: str, **options: Any
+) -> tuple[list[AddonBackup], Skipped]:
+    """Every item of ``stream_backups(..., on_error="skip")``, and what ``on_skip`` was told."""
+    skipped: Skipped = []
+    stream = nf.stream_backups(
+        *args,
+        on_error="skip",
+        on_skip=lambda project, addon, error: skipped.append((project, addon, error)),
+        **options,
+    )
+    return await _collect(stream), skipped
+
+
+def _break_first_backup(mock: MockNorthflank, project: str, addon: str) -> None:
+    """Make the addon's first page unreadable: its first backup's ``createdAt`` is no date."""
+    mock.backups(project, addon)[0]["createdAt"] = "not a date"
+
+
+def _repeat_first_cursor(mock: MockNorthflank) -> None:
+    """Make the walk that sends the second request see its cursor come back (one at a time)."""
+    mock.faults.repeat_cursor(2)
 
 
 # -- what is streamed --------------------------------------------------------------------
@@ -223,16 +253,8 @@ async def test_skip_lets_the_other_addons_go_on(
     """With ``on_error="skip"``, a 403 on one addon is logged, reported, and the rest arrive."""
     team = _team(mock, projects=2, addons=3, backups=15)
     mock.faults.fail_path("/projects/project-2/addons/redis-2/backups", 403)
-    skipped: list[tuple[str, str, NorthflankError]] = []
-
     with caplog.at_level(logging.WARNING, logger="northflank_async"):
-        items = await _collect(
-            nf.stream_backups(
-                per_page=10,
-                on_error="skip",
-                on_skip=lambda project, addon, error: skipped.append((project, addon, error)),
-            )
-        )
+        items, skipped = await _collect_skipping(nf, per_page=10)
 
     expected = _expected(mock, team)
     del expected["project-2", "redis-2"]
@@ -328,15 +350,8 @@ async def test_skip_a_project_whose_addons_cannot_be_listed(
     """With ``on_error="skip"``, a project whose addon listing fails is reported and passed over."""
     team = _team(mock, projects=3, addons=2, backups=6)
     mock.faults.fail_path("/projects/project-2/addons", 403, times=1)
-    skipped: list[tuple[str, str | None, NorthflankError]] = []
-
     with caplog.at_level(logging.WARNING, logger="northflank_async"):
-        items = await _collect(
-            nf.stream_backups(
-                on_error="skip",
-                on_skip=lambda project, addon, error: skipped.append((project, addon, error)),
-            )
-        )
+        items, skipped = await _collect_skipping(nf)
 
     del team["project-2"]
     assert _expected(mock, team) == _by_addon(items)
@@ -356,6 +371,78 @@ async def test_addon_listing_error_surfaces_by_default(
 
     with pytest.raises(PermissionDeniedError):
         await _collect(nf.stream_backups())
+    assert set() == await _settled_leftovers()
+
+
+async def test_skip_an_addon_whose_data_cannot_be_read(
+    mock: MockNorthflank, nf: NorthflankSession
+) -> None:
+    """With ``on_error="skip"``, a 200 page with a bad backup skips that addon only."""
+    team = _team(mock, projects=2, addons=3, backups=15)
+    _break_first_backup(mock, "project-2", "redis-2")
+    items, skipped = await _collect_skipping(nf, per_page=10)
+
+    expected = _expected(mock, team)
+    del expected["project-2", "redis-2"]
+    assert expected == _by_addon(items)
+    assert [("project-2", "redis-2", ResponseValidationError)] == [
+        (project, addon, type(error)) for project, addon, error in skipped
+    ]
+
+
+async def test_skip_an_addon_whose_cursor_repeats(
+    mock: MockNorthflank, nf: NorthflankSession
+) -> None:
+    """With ``on_error="skip"``, a cursor that comes back skips that addon; the rest arrive."""
+    team = _team(mock, projects=1, addons=3, backups=25)
+    first, *others = team["project-1"]
+    _repeat_first_cursor(mock)
+    items, skipped = await _collect_skipping(
+        nf, "project-1", addon_ids=[first, *others], concurrency=1, per_page=10
+    )
+
+    expected, arrived = _expected(mock, team), _by_addon(items)
+    # The pages served before the cursor came back arrive, never one twice nor all of them.
+    got, stored = arrived.pop(("project-1", first)), expected.pop(("project-1", first))
+    assert (stored[: len(got)], True) == (got, 0 < len(got) < len(stored))
+    assert expected == arrived
+    assert [("project-1", first, PaginationError)] == [
+        (project, addon, type(error)) for project, addon, error in skipped
+    ]
+    assert f"/addons/{first}/backups" in mock.requests[1].path
+    assert "cursor" in mock.requests[1].query
+
+
+@pytest.mark.parametrize(
+    ("arguments", "spoil", "error"),
+    [
+        pytest.param(
+            {},
+            lambda m: _break_first_backup(m, "project-1", "mongodb-2"),
+            ResponseValidationError,
+            id="bad-backup",
+        ),
+        pytest.param(
+            {"addon_ids": ["mongodb-2", "postgresql-1"], "concurrency": 1},
+            _repeat_first_cursor,
+            PaginationError,
+            id="repeated-cursor",
+        ),
+    ],
+)
+async def test_raise_ends_the_stream_on_an_addon_that_cannot_be_read(
+    mock: MockNorthflank,
+    nf: NorthflankSession,
+    arguments: dict[str, Any],
+    spoil: Callable[[MockNorthflank], object],
+    error: type[Exception],
+) -> None:
+    """With ``on_error="raise"`` (the default), a bad page or a repeated cursor ends the stream."""
+    _team(mock, projects=1, addons=3, backups=25)
+    spoil(mock)
+
+    with pytest.raises(error):
+        await _collect(nf.stream_backups("project-1", per_page=10, **arguments))
     assert set() == await _settled_leftovers()
 
 

@@ -87,14 +87,28 @@ def test_loads_matches_json_loads_on_edge_cases(body: bytes) -> None:
     [
         (b"<html>", "Expecting value"),
         (b'{"a": 1', "Expecting ',' delimiter"),
-        (b'"\xff"', "can't decode byte 0xff"),
-        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'"\xff"', "^not UTF-8 text$"),
+        (b"[" * 100_000 + b"]" * 100_000, "^nested too deeply$"),
+        (b'{"size": ' + b"9" * 5000 + b"}", r"^a number too long \(over 4300 digits\)$"),
+        (b"[" + b"1" * 5000 + b"]", "number too long"),
     ],
 )
 def test_loads_refuses_bad_bodies_with_value_error(body: bytes, reason: str) -> None:
-    """Bad JSON, bad UTF-8 and absurd nesting all raise ValueError, never RecursionError."""
+    """Bad JSON, bad UTF-8, absurd nesting and huge numbers raise ValueError, never another."""
     with pytest.raises(ValueError, match=reason):
         _jsonlib.loads(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'"\xff"', b"[" * 100_000 + b"]" * 100_000, b"[" + b"7" * 5000 + b"]"],
+)
+def test_unreadable_json_is_a_json_problem_saying_why(body: bytes) -> None:
+    """What is JSON-like but unreadable is a JSONProblem, so messages can say why."""
+    with pytest.raises(_jsonlib.JSONProblem) as caught:
+        _jsonlib.loads(body)
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
 
 
 @needs_orjson

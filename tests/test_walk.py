@@ -155,6 +155,36 @@ async def test_max_items_stops_without_extra_requests(
     assert requests == len(mock.requests)
 
 
+@pytest.mark.parametrize(
+    ("max_items", "pages", "prefetch"),
+    [(7, 2, True), (7, 2, False), (10, 2, True), (11, 3, True), (0, 1, True), (None, 5, True)],
+)
+async def test_page_walks_stop_requesting_at_max_items(
+    mock: MockNorthflank,
+    nf: NorthflankSession,
+    max_items: int | None,
+    pages: int,
+    prefetch: bool,
+) -> None:
+    """``list_backup_pages(max_items=)`` requests no page once the pages so far hold that many."""
+    mock.generate_backups(PROJECT, ADDON, 23)
+    walk = nf.list_backup_pages(PROJECT, ADDON, per_page=5, max_items=max_items, prefetch=prefetch)
+    got = [page async for page in walk]
+    assert pages == len(got)
+    assert pages == len(mock.requests)
+    assert (pages < 5) is got[-1].pagination.has_next_page
+
+
+def test_page_walks_check_max_items_at_the_call(nf: NorthflankSession) -> None:
+    """Every page walk refuses a bad ``max_items`` before any request."""
+    with pytest.raises(ValueError, match="max_items"):
+        nf.list_backup_pages(PROJECT, ADDON, max_items=-1)
+    with pytest.raises(ValueError, match="max_items"):
+        nf.list_addon_pages(PROJECT, max_items=-1)
+    with pytest.raises(ValueError, match="max_items"):
+        nf.list_project_pages(max_items=-1)
+
+
 async def test_page_starts_at_that_page(mock: MockNorthflank, nf: NorthflankSession) -> None:
     """``page=3`` starts at the third page and walks on from there by cursor."""
     mock.generate_backups(PROJECT, ADDON, 45)

@@ -2,14 +2,16 @@
 
 ::
 
-    northflank-async get addon backups --projectId P --addonId A [--all] [-o json|jsonl|yaml|table]
-    northflank-async get project backups --projectId P [--concurrency N]
+    northflank-async get addon backups --projectId P --addonId A [--page N | --cursor C] [-o json|jsonl|yaml|table]
+    northflank-async get project backups --projectId P [--concurrency N] [--skip-errors]
     northflank-async list projects | list addons --projectId P
     northflank-async demo                 # the SDK against a fake API, no account needed
     northflank-async mock serve           # that fake API as a server for other clients
 
-Exit codes: 0 success, 1 an API or network error, 2 a usage error (bad or missing
-arguments, no token), 130 interrupted (Ctrl-C), 141 stdout closed by its reader.
+A listing streams every page unless ``--page`` or ``--cursor`` asks for one, as the
+official CLI does. Exit codes: 0 success, 1 an API or network error, 2 a usage error
+(bad or missing arguments, no token), 4 partial (``--skip-errors`` skipped an addon),
+130 interrupted (Ctrl-C), 141 stdout closed by its reader.
 :func:`run` is the whole program as a coroutine; :func:`main` runs it with
 ``asyncio.run``.
 

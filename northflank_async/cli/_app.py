@@ -1,8 +1,9 @@
 """The entry point: the parser built from every command family, :func:`run` and :func:`main`.
 
 :func:`run` parses the command line, wires the SDK's log to stderr, runs the command's
-handler and turns what it raises into one line on stderr and an exit code, with any
-``--token`` value scrubbed from echoed arguments.
+handler and turns what it raises into one line on stderr and an exit code. What it
+writes there is scrubbed of secrets (``--token`` values, the tokens in the environment,
+the values of unknown options) and has its control characters escaped.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TextIO
 
+from .._config import TOKEN_VARIABLES
 from .._errors import ConfigurationError, NorthflankError
 from .._log import logger
 from .._version import __version__
@@ -34,7 +36,7 @@ from ._common import (
     Parser,
     UsageError,
 )
-from ._output import MissingYAML
+from ._output import MissingYAML, printable
 
 __all__ = ["FAMILIES", "build_parser", "main", "run"]
 
@@ -59,26 +61,152 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _secrets(argv: Sequence[str]) -> list[str]:
-    """The ``--token`` values on the command line, never to be echoed."""
-    found = [arg.split("=", 1)[1] for arg in argv if arg.startswith("--token=")]
-    found += [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--token"]
-    return [secret for secret in found if secret]
+#: What stands in for a token, and for the value of an option no command knows.
+_TOKEN, _HIDDEN = "<token>", "<hidden>"
 
 
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with each secret replaced where it stands as a whole (quoted) argument."""
-    for secret in secrets:
-        text = re.sub(rf"(?<![^\s'=]){re.escape(secret)}(?![^\s',])", "<token>", text)
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommands right under ``parser``, by name (none for a leaf)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _option_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """Every option string of ``parser`` and of the commands under it, with its action."""
+    found = dict(parser._option_string_actions)
+    for sub in _subcommands(parser).values():
+        for string, action in _option_actions(sub).items():
+            found.setdefault(string, action)
+    return found
+
+
+def _split(arg: str, options: Mapping[str, argparse.Action]) -> tuple[str, str | None]:
+    """An option argument as its option string and its attached value (``-ojson``, ``--x=1``)."""
+    if "=" in arg:
+        name, value = arg.split("=", 1)
+        return name, value
+    if not arg.startswith("--") and len(arg) > 2 and arg[:2] in options:
+        return arg[:2], arg[2:]
+    return arg, None
+
+
+def _is_option(arg: str) -> bool:
+    return arg.startswith("-") and arg not in ("-", "--")
+
+
+def _takes_value(action: argparse.Action | None) -> bool:
+    return action is None or action.nargs != 0
+
+
+def _option(
+    rest: list[str], options: Mapping[str, argparse.Action]
+) -> tuple[str, argparse.Action | None, str | None]:
+    """Take the option first in ``rest``: its string, its action and its value, if any.
+
+    The value is attached (``--x=1``, ``-ojson``), else the next argument when the option
+    takes one (an unknown option is taken to) and that argument is no known option.
+    """
+    name, value = _split(rest.pop(0), options)
+    action = options.get(name)
+    if (
+        value is None
+        and rest
+        and _takes_value(action)
+        and _split(rest[0], options)[0] not in options
+    ):
+        value = rest.pop(0)
+    return name, action, value
+
+
+def _secrets(argv: Sequence[str], options: Mapping[str, argparse.Action]) -> dict[str, str]:
+    """What must never be echoed, each with what stands in for it.
+
+    The ``--token`` values and the tokens in the environment show as ``<token>``; the
+    value given to an option no command knows (``--tokn SECRET``) as ``<hidden>``.
+    """
+    tokens = {value: _TOKEN for name in TOKEN_VARIABLES if (value := os.environ.get(name))}
+    hidden: dict[str, str] = {}
+    rest = list(argv[: argv.index("--")] if "--" in argv else argv)
+    while rest:
+        if not _is_option(rest[0]):
+            rest.pop(0)
+            continue
+        name, action, value = _option(rest, options)
+        if value and name == "--token":
+            tokens[value] = _TOKEN
+        elif value and action is None:
+            hidden[value] = _HIDDEN
+    return {**hidden, **tokens}
+
+
+def _scrub(text: str, secrets: Mapping[str, str]) -> str:
+    """``text`` with each secret replaced by its stand-in where it stands as a whole word.
+
+    A whole word: between spaces, quotes or brackets, after ``=``, before ``,`` ``.``
+    ``:`` or ``;`` (never inside a longer word, so a short secret leaves the text readable).
+    """
+    for secret in sorted(secrets, key=len, reverse=True):
+        pattern = rf"(?<![^\s'\"=(]){re.escape(secret)}(?![^\s'\",.):;])"
+        text = re.sub(pattern, secrets[secret], text)
     return text
 
 
+def _multiline(text: str, secrets: Mapping[str, str]) -> str:
+    """``text`` (a traceback) scrubbed, each line with its control characters escaped."""
+    return "\n".join(printable(_scrub(line, secrets)) for line in text.split("\n"))
+
+
+def _check_order(
+    argv: Sequence[str], parser: argparse.ArgumentParser, options: Mapping[str, argparse.Action]
+) -> None:
+    """UsageError for options of a command put before it (``--token T get ...``).
+
+    Only their option strings are named, never their values.
+    """
+    top = parser._option_string_actions
+    moved: list[str] = []
+    rest = list(argv)
+    while rest and _is_option(rest[0]):
+        name = _split(rest[0], options)[0]
+        if name not in options or name in top:
+            break
+        action = _option(rest, options)[1]
+        moved.append(name + " ..." if _takes_value(action) else name)
+    if not moved:
+        return
+    words: list[str] = []
+    commands = _subcommands(parser)
+    while rest and rest[0] in commands:
+        words.append(rest[0])
+        commands = _subcommands(commands[rest.pop(0)])
+    command = " ".join(words) or "COMMAND"
+    raise UsageError(f"options go after the command: {PROG} {command} {' '.join(moved)}")
+
+
+class _Escaped(logging.Formatter):
+    """A formatter whose message is scrubbed of secrets and kept on one line."""
+
+    def __init__(self, fmt: str, secrets: Mapping[str, str]) -> None:
+        super().__init__(fmt)
+        self._secrets = secrets
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(_scrub(super().formatMessage(record), self._secrets))
+
+
 @contextlib.contextmanager
-def _sdk_log(stream: TextIO, *, verbose: bool, quiet: bool) -> Iterator[None]:
-    """The SDK's log on ``stream``: DEBUG with --verbose, warnings (retries) unless --quiet."""
+def _sdk_log(
+    stream: TextIO, *, verbose: bool, quiet: bool, secrets: Mapping[str, str]
+) -> Iterator[None]:
+    """The SDK's log on ``stream``: DEBUG with --verbose, warnings (retries) unless --quiet.
+
+    Each message is scrubbed of ``secrets`` and kept on one line (it may quote the server).
+    """
     handler = logging.StreamHandler(stream)
     when = "%(asctime)s " if verbose else ""
-    handler.setFormatter(logging.Formatter(when + "%(name)s %(levelname)s %(message)s"))
+    handler.setFormatter(_Escaped(when + "%(name)s %(levelname)s %(message)s", secrets))
     handler.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
     level = logger.level
     logger.addHandler(handler)
@@ -89,6 +217,12 @@ def _sdk_log(stream: TextIO, *, verbose: bool, quiet: bool) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+def _error(stream: TextIO, prog: str, message: str, secrets: Mapping[str, str]) -> None:
+    """The one line that ends a failed run: scrubbed of secrets, control characters escaped."""
+    stream.write(f"{prog}: error: {printable(_scrub(message, secrets))}\n")
+    stream.flush()
 
 
 def _interrupted(stream: TextIO) -> int:
@@ -107,12 +241,15 @@ async def run(
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
-    secrets = _secrets(argv)
+    parser = build_parser()
+    options = _option_actions(parser)
+    secrets = _secrets(argv, options)
     try:
+        _check_order(argv, parser, options)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            args = build_parser().parse_args(argv)
+            args = parser.parse_args(argv)
     except UsageError as error:
-        err.write(f"{error.prog}: error: {_scrub(str(error), secrets)}\n")
+        _error(err, error.prog, str(error), secrets)
         return USAGE
     except SystemExit as done:  # --help, --version
         return done.code if isinstance(done.code, int) else USAGE
@@ -120,7 +257,7 @@ async def run(
     quiet: bool = args.quiet if "quiet" in args else False
     console = Console(out, err, quiet=quiet)
     code = USAGE
-    with _sdk_log(err, verbose=verbose, quiet=quiet):
+    with _sdk_log(err, verbose=verbose, quiet=quiet, secrets=secrets):
         try:
             return int(await args.handler(args, console))
         except KeyboardInterrupt:
@@ -136,11 +273,11 @@ async def run(
         except Failure as error:
             failure, code = error, API_ERROR
     if verbose:
-        traceback.print_exception(failure, file=err)
-    # The SDK never puts the token in a message; only echoed arguments need scrubbing.
+        err.write(_multiline("".join(traceback.format_exception(failure)), secrets))
+    # The SDK scrubs its own token from server text; a token from elsewhere (the other
+    # variable, a mistyped option) may still be quoted, so the line is scrubbed again.
     prog = failure.prog if isinstance(failure, UsageError) else PROG
-    err.write(f"{prog}: error: {failure}\n")
-    err.flush()
+    _error(err, prog, str(failure), secrets)
     return code
 
 

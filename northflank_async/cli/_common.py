@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import textwrap
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NoReturn, TextIO, TypeAlias
 
@@ -23,6 +24,7 @@ __all__ = [
     "BROKEN_PIPE",
     "INTERRUPTED",
     "OK",
+    "PARTIAL",
     "PROG",
     "USAGE",
     "Commands",
@@ -45,6 +47,8 @@ PROG = "northflank-async"
 
 #: Exit codes.
 OK, API_ERROR, USAGE, INTERRUPTED, BROKEN_PIPE = 0, 1, 2, 130, 141
+#: Done, but some of it was skipped (``--skip-errors``): the output is complete without it.
+PARTIAL = 4
 
 
 class UsageError(Exception):
@@ -73,24 +77,38 @@ class Console:
         self.stdout = stdout
         self.stderr = stderr
         self.quiet = quiet
+        self._progress: Progress | None = None
 
     def note(self, text: str) -> None:
         """A line for people, left out with ``--quiet``."""
         if not self.quiet:
-            self.stderr.write(text + "\n")
-            self.stderr.flush()
+            self.alert(text)
+
+    def alert(self, text: str) -> None:
+        """A line written even with ``--quiet`` (a next cursor, a skipped addon).
+
+        A progress line being drawn is wiped first; the next progress draws it again.
+        """
+        if self._progress is not None:
+            self._progress.wipe()
+        self.stderr.write(text + "\n")
+        self.stderr.flush()
 
     def progress(self, noun: str, unit: str, *, walk: bool) -> Progress:
         """A progress line for a walk, drawn only on a terminal and never with ``--quiet``."""
         enabled = walk and not self.quiet and self.stderr.isatty()
-        return Progress(
+        self._progress = Progress(
             self.stderr,
             noun=noun,
             unit=unit,
             enabled=enabled,
             shares_screen=enabled and self.stdout.isatty(),
         )
+        return self._progress
 
+
+#: The width a command's ``details`` are wrapped to in its ``--help``.
+_HELP_WIDTH = 78
 
 #: What a command runs: its parsed arguments and the console in, the exit code out.
 Handler = Callable[[argparse.Namespace, Console], Awaitable[int]]
@@ -136,11 +154,23 @@ class Commands:
         handler: Handler,
         *,
         help: str,
+        details: str | None = None,
         parents: Sequence[Parser] = (),
     ) -> Parser:
-        """Add the command ``name`` to ``group``, running ``handler``; ``help`` describes it."""
+        """Add the command ``name`` to ``group``, running ``handler``; ``help`` describes it.
+
+        ``details``, if given, follows ``help`` in the command's own ``--help``.
+        """
+        description = help
+        if details is not None:
+            description += "\n\n" + textwrap.fill(details, _HELP_WIDTH)
         sub = group.add_parser(
-            name, parents=list(parents), help=help, description=help, allow_abbrev=False
+            name,
+            parents=list(parents),
+            help=help,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
         )
         sub.set_defaults(handler=handler)
         return sub
@@ -230,7 +260,11 @@ def common_options() -> Parser:
 
 
 def paging_options(*, page_and_cursor: bool) -> Parser:
-    """``--per_page``, ``--all`` and ``--max-items``; ``--page`` and ``--cursor`` if asked."""
+    """``--per_page``, ``--all`` and ``--max-items``; ``--page`` and ``--cursor`` if asked.
+
+    As with the official CLI, a listing walks every page unless ``--page`` or
+    ``--cursor`` asks for one page; ``--all`` then walks on from that page.
+    """
     parser = Parser(add_help=False)
     option(
         parser,
@@ -242,17 +276,26 @@ def paging_options(*, page_and_cursor: bool) -> Parser:
     )
     if page_and_cursor:
         parser.add_argument(
-            "--page", type=whole_number, metavar="N", help="page number to start at"
+            "--page",
+            type=whole_number,
+            metavar="N",
+            help="print only page N (with --all: every page from N on)",
         )
-        parser.add_argument("--cursor", help="cursor a previous invocation printed, to go on from")
-    parser.add_argument("--all", action="store_true", help="follow the cursor through every page")
-    option(
-        parser,
-        "max-items",
-        type=whole_number,
-        metavar="N",
-        help="with --all: stop after N results",
-    )
+        parser.add_argument(
+            "--cursor",
+            help="print only the page of a cursor a previous run printed "
+            "(with --all: every page from there on)",
+        )
+        walk_help = "with --page or --cursor: every page from there on (without them: the default)"
+        cap_help = (
+            "stop after N results, asking for no page past them "
+            "(the next cursor goes to stderr if more remain)"
+        )
+    else:
+        walk_help = "every page (always so; accepted like for the other listings)"
+        cap_help = "stop after N results in all"
+    parser.add_argument("--all", action="store_true", help=walk_help)
+    option(parser, "max-items", type=whole_number, metavar="N", help=cap_help)
     return parser
 
 

@@ -1,25 +1,31 @@
 """The listing commands: ``get addon backups``, ``get project backups``, ``list ...``.
 
-``list projects`` and ``list addons`` page like ``get addon backups``. Each command
-turns its walk into :class:`~._output.Batch` es: one page (its next cursor goes to
-stderr for a script to go on), every page with ``--all``, or, for a project, each
-backup of every addon as it arrives.
+``list projects`` and ``list addons`` page like ``get addon backups``, which does what
+the official CLI does: every page by default, one page with ``--page`` or ``--cursor``
+(every page from there with ``--all``). Each command turns its walk into
+:class:`~._output.Batch` es, or, for a project, each backup of every addon as it
+arrives. Where the listing stopped before its end (one page, ``--max-items``), the next
+cursor goes to stderr for a script to go on.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncGenerator, Awaitable, Callable
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from contextlib import aclosing
 from typing import Any, TypeVar
 
+from .._errors import NorthflankError
+from .._log import logger
 from .._models import AddonBackup, Page
 from .._session import NorthflankSession
 from ._common import (
     OK,
+    PARTIAL,
     Commands,
     Console,
-    UsageError,
     common_options,
     option,
     paging_options,
@@ -34,14 +40,24 @@ from ._output import (
     Batch,
     View,
     capped,
+    counted,
     emit,
     make_writer,
+    page_batch,
     page_batches,
+    printable,
 )
 
 __all__ = ["register"]
 
 T = TypeVar("T")
+
+#: How a paged listing pages, in its ``--help``.
+_PAGING_DETAILS = (
+    "Like the official CLI: every page, unless --page or --cursor asks for one page "
+    "(--all: every page from there on). Where the listing stops before its end (one "
+    "page, --max-items), the next cursor goes to stderr as 'next cursor: X'."
+)
 
 
 def register(commands: Commands) -> None:
@@ -54,6 +70,7 @@ def register(commands: Commands) -> None:
         _get_addon_backups,
         parents=paged,
         help="List the backups of an addon.",
+        details=_PAGING_DETAILS,
     )
     option(sub, "projectId", required=True, metavar="ID", help="ID of the project")
     option(sub, "addonId", required=True, metavar="ID", help="ID of the addon")
@@ -64,10 +81,20 @@ def register(commands: Commands) -> None:
         _get_project_backups,
         parents=[common_options(), paging_options(page_and_cursor=False)],
         help="Stream every backup of every addon of a project (always every page).",
+        details="With --skip-errors, an addon that cannot be read (deleted, forbidden) is "
+        f"reported on stderr and passed over; the command exits {PARTIAL} once the others "
+        "are printed.",
     )
     option(sub, "projectId", required=True, metavar="ID", help="ID of the project")
     sub.add_argument(
         "--concurrency", type=whole_number, default=4, metavar="N", help="addons walked at once"
+    )
+    option(
+        sub,
+        "skip-errors",
+        action="store_true",
+        help="go on past an addon that cannot be read (deleted, forbidden): "
+        f"say so on stderr, then exit {PARTIAL}",
     )
 
     lists = commands.list_group()
@@ -77,9 +104,15 @@ def register(commands: Commands) -> None:
         _list_projects,
         parents=paged,
         help="List the projects the token can see.",
+        details=_PAGING_DETAILS,
     )
     sub = commands.leaf(
-        lists, "addons", _list_addons, parents=paged, help="List the addons of a project."
+        lists,
+        "addons",
+        _list_addons,
+        parents=paged,
+        help="List the addons of a project.",
+        details=_PAGING_DETAILS,
     )
     option(sub, "projectId", required=True, metavar="ID", help="ID of the project")
 
@@ -88,11 +121,23 @@ def register(commands: Commands) -> None:
 
 
 async def _one_page(fetch: Callable[[], Awaitable[Page[T]]]) -> AsyncGenerator[Batch[T], None]:
-    page = await fetch()
-    paging = page.pagination
-    yield Batch(
-        page.items, page.rate_limit, next_cursor=paging.cursor if paging.has_next_page else None
-    )
+    yield page_batch(await fetch())
+
+
+def _say_where_it_stopped(console: Console, last: Batch[Any] | None, noun: str) -> None:
+    """The next cursor, if the listing stopped before its end (always printed: a script
+    needs it to go on), after a note if ``--max-items`` cut the last page."""
+    if last is None or last.next_cursor is None:
+        return
+    if last.left_out:
+        console.note(
+            printable(
+                f"note: {counted(last.left_out, noun)} of the last page not shown "
+                "(--max-items); the next cursor goes on after them "
+                "(a --max-items multiple of --per_page ends on a page boundary)"
+            )
+        )
+    console.alert(printable(f"next cursor: {last.next_cursor}"))
 
 
 async def _write_listing(
@@ -105,15 +150,11 @@ async def _write_listing(
     unit: str,
 ) -> int:
     """Open a session, write the batches in the chosen format, say the next cursor."""
-    if args.max_items is not None and not walk:
-        raise UsageError("--max-items needs --all")
     writer = make_writer(args.output, console.stdout, view)  # -o yaml fails here, before a request
     async with session(args) as nf:
         progress = console.progress(view.noun, unit, walk=walk)
-        cursor = await emit(capped(batches(nf), args.max_items), [writer], progress)
-    if cursor is not None:
-        # Always printed, --quiet or not: a script needs it to go on.
-        console.stderr.write(f"next cursor: {cursor}\n")
+        last = await emit(capped(batches(nf), args.max_items), [writer], progress)
+    _say_where_it_stopped(console, last, view.noun)
     return OK
 
 
@@ -124,12 +165,14 @@ async def _paged_listing(
     one: Callable[[NorthflankSession], Awaitable[Page[T]]],
     every: Callable[[NorthflankSession], AsyncGenerator[Page[T], None]],
 ) -> int:
-    """One page (``one``), or with ``--all`` every page (``every``)."""
+    """Every page (``every``, which stops at ``--max-items``), or one page (``one``) for
+    ``--page`` or ``--cursor`` without ``--all``."""
+    walk = args.all or (args.page is None and args.cursor is None)
 
     def batches(nf: NorthflankSession) -> AsyncGenerator[Batch[T], None]:
-        return page_batches(every(nf)) if args.all else _one_page(lambda: one(nf))
+        return page_batches(every(nf)) if walk else _one_page(lambda: one(nf))
 
-    return await _write_listing(args, console, view, batches, walk=args.all, unit="page")
+    return await _write_listing(args, console, view, batches, walk=walk, unit="page")
 
 
 # -- the commands -------------------------------------------------------------------------------
@@ -153,7 +196,7 @@ async def _get_addon_backups(args: argparse.Namespace, console: Console) -> int:
         console,
         BACKUPS,
         lambda nf: nf.get_backup_page(*ids, **paging),
-        lambda nf: nf.list_backup_pages(*ids, **paging),
+        lambda nf: nf.list_backup_pages(*ids, **paging, max_items=args.max_items),
     )
 
 
@@ -164,7 +207,7 @@ async def _list_projects(args: argparse.Namespace, console: Console) -> int:
         console,
         PROJECTS,
         lambda nf: nf.get_project_page(**paging),
-        lambda nf: nf.list_project_pages(**paging),
+        lambda nf: nf.list_project_pages(**paging, max_items=args.max_items),
     )
 
 
@@ -175,7 +218,7 @@ async def _list_addons(args: argparse.Namespace, console: Console) -> int:
         console,
         ADDONS,
         lambda nf: nf.get_addon_page(args.project_id, **paging),
-        lambda nf: nf.list_addon_pages(args.project_id, **paging),
+        lambda nf: nf.list_addon_pages(args.project_id, **paging, max_items=args.max_items),
     )
 
 
@@ -191,14 +234,44 @@ async def _addon_backup_batches(
             seen.add(key)
 
 
+class _SkipsReportedHere(logging.Filter):
+    """Drops the SDK's warning for a skipped addon: the command reports each skip itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("skipping the backups of ")
+
+
+@contextlib.contextmanager
+def _skips_reported_here() -> Iterator[None]:
+    """Keep the SDK's skip warnings off stderr while the command says them itself."""
+    only_once = _SkipsReportedHere()
+    logger.addFilter(only_once)
+    try:
+        yield
+    finally:
+        logger.removeFilter(only_once)
+
+
 async def _get_project_backups(args: argparse.Namespace, console: Console) -> int:
+    skipped: list[tuple[str, str | None]] = []
+
+    def on_skip(project_id: str, addon_id: str | None, error: NorthflankError) -> None:
+        # Printed even with --quiet: it is why the exit code is not 0.
+        skipped.append((project_id, addon_id))
+        what = "the addons" if addon_id is None else f"addon {addon_id}"
+        console.alert(printable(f"skipped {what} of project {project_id}: {error}"))
+
     def batches(nf: NorthflankSession) -> AsyncGenerator[Batch[AddonBackup], None]:
         stream = nf.stream_backups(
             args.project_id,
             team_id=args.team_id,
             concurrency=args.concurrency,
             per_page=args.per_page,
+            on_error="skip" if args.skip_errors else "raise",
+            on_skip=on_skip,
         )
         return _addon_backup_batches(nf, stream)
 
-    return await _write_listing(args, console, ADDON_BACKUPS, batches, walk=True, unit="addon")
+    with _skips_reported_here():
+        code = await _write_listing(args, console, ADDON_BACKUPS, batches, walk=True, unit="addon")
+    return PARTIAL if skipped else code

@@ -14,11 +14,12 @@ import shlex
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TextIO
 
 from .._config import is_loopback
 from .._models import Backup, BackupStatus
+from .._pagination import MAX_PER_PAGE
 from .._session import NorthflankSession
 from ._common import (
     OK,
@@ -44,7 +45,22 @@ from ._output import (
     text_or_dash,
 )
 
-__all__ = ["Summary", "register"]
+__all__ = ["DEMO_MAX_BACKUPS", "Summary", "register"]
+
+#: The most backups ``demo --backups`` generates per addon: a demo, not a load test.
+DEMO_MAX_BACKUPS = 10_000
+
+
+def _from(low: int, high: int) -> Callable[[str], int]:
+    """An option value: an integer from ``low`` to ``high``, checked when parsed."""
+
+    def number(text: str) -> int:
+        value = whole_number(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low} to {high}, got {text!r}")
+        return value
+
+    return number
 
 
 def register(commands: Commands) -> None:
@@ -54,8 +70,22 @@ def register(commands: Commands) -> None:
         _demo,
         help="Stream the backups of a fake addon through the SDK: no token, no network.",
     )
-    demo.add_argument("--backups", type=whole_number, default=300, metavar="N", help="default 300")
-    option(demo, "per_page", type=whole_number, default=50, metavar="N", help="default 50")
+    # Every value is checked when parsed, so nothing is printed before a usage error.
+    demo.add_argument(
+        "--backups",
+        type=_from(0, DEMO_MAX_BACKUPS),
+        default=300,
+        metavar="N",
+        help=f"0 to {DEMO_MAX_BACKUPS}, default 300",
+    )
+    option(
+        demo,
+        "per_page",
+        type=_from(1, MAX_PER_PAGE),
+        default=50,
+        metavar="N",
+        help=f"1 to {MAX_PER_PAGE}, default 50",
+    )
     demo.add_argument("--latency", type=seconds, default=0.02, help="seconds per request")
     demo.add_argument("--verbose", action="store_true", help="log every request on stderr")
     demo.add_argument("--quiet", action="store_true", help="no progress and no notes")
@@ -200,8 +230,10 @@ async def _mock_serve(args: argparse.Namespace, console: Console) -> int:
                 f"  export NORTHFLANK_API_BASE_URL={url} NORTHFLANK_API_TOKEN={token}\n"
                 f"  {PROG} list addons --projectId project-1 -o table\n"
                 f"  {PROG} get addon backups --projectId project-1 --addonId postgresql-1 "
-                "--all -o table\n"
-                f"  curl -H 'Authorization: Bearer {args.token}' {url}/v1/projects\n\n"
+                "-o table\n"
+                f"  curl -H 'Authorization: Bearer {args.token}' {url}/v1/projects\n"
+                f"  northflank login --token {token} --host {url}   "
+                "# the official CLI: it checks the token with GET /v1/login\n\n"
                 "Press Ctrl-C to stop.\n"
             )
             out.flush()

@@ -35,10 +35,12 @@ __all__ = [
     "Writer",
     "backup_source",
     "capped",
+    "counted",
     "emit",
     "format_table",
     "human_size",
     "make_writer",
+    "page_batch",
     "page_batches",
     "printable",
     "text_or_dash",
@@ -319,8 +321,9 @@ class _Table(Generic[T]):
         self._rows: list[tuple[str, ...]] = []
 
     def write(self, items: Sequence[T]) -> None:
+        # Cells hold server text (names, tags, ...): escaped, so it cannot drive the terminal.
         cells = [column.cell for column in self._columns]
-        self._rows.extend(tuple(cell(item) for cell in cells) for item in items)
+        self._rows.extend(tuple(printable(cell(item)) for cell in cells) for item in items)
 
     def close(self, complete: bool) -> None:
         # What arrived is shown even after an error: a table is read by people.
@@ -354,10 +357,13 @@ class Batch(Generic[T]):
     units: int = 1
     """How many new pages (or addons) this batch accounts for."""
     next_cursor: str | None = None
-    """The cursor of the page after this one, for a listing of one page."""
+    """The cursor of the page after this one, if the API says there is one."""
+    left_out: int = 0
+    """How many objects of this page a cap (``--max-items``) left out."""
 
 
-def _count(number: int, noun: str) -> str:
+def counted(number: int, noun: str) -> str:
+    """``1 backup``, ``2 backups``."""
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
@@ -409,7 +415,12 @@ class Progress:
 
     def before_output(self) -> None:
         """Wipe the line if output is about to be written to the same screen."""
-        if self._visible and self._shares_screen:
+        if self._shares_screen:
+            self.wipe()
+
+    def wipe(self) -> None:
+        """Wipe the line if it is drawn (before a line of text on its stream)."""
+        if self._visible:
             self._stream.write("\r\x1b[K")
             self._visible = False
 
@@ -417,7 +428,7 @@ class Progress:
         """The progress line as it stands."""
         elapsed = self._clock() - self._started
         text = (
-            f"{_count(self.items, self._noun)} from {_count(self.units, self._unit)} "
+            f"{counted(self.items, self._noun)} from {counted(self.units, self._unit)} "
             f"({elapsed:.1f} s)"
         )
         if self.rate_limit is not None:
@@ -436,26 +447,39 @@ class Progress:
             self._draw()
             self._stream.write("\n")
             self._stream.flush()
+            self._visible = False
+
+
+def page_batch(page: Page[T]) -> Batch[T]:
+    """One page as a batch, with the cursor of the next page if there is one."""
+    paging = page.pagination
+    cursor = paging.cursor if paging.has_next_page else None
+    return Batch(page.items, page.rate_limit, next_cursor=cursor)
 
 
 async def page_batches(pages: AsyncGenerator[Page[T], None]) -> AsyncGenerator[Batch[T], None]:
     """Each page of a walk as a batch, as it arrives."""
     async with aclosing(pages):
         async for page in pages:
-            yield Batch(page.items, page.rate_limit)
+            yield page_batch(page)
 
 
 async def capped(
     batches: AsyncGenerator[Batch[T], None], max_items: int | None
 ) -> AsyncGenerator[Batch[T], None]:
-    """``batches`` stopped after ``max_items`` objects (all of them for None)."""
+    """``batches`` stopped after ``max_items`` objects (all of them for None).
+
+    The batch cut short says in ``left_out`` how many of its objects it lost.
+    """
     async with aclosing(batches):
         left = max_items
         if left == 0:
             return
         async for batch in batches:
             if left is not None and len(batch.items) >= left:
-                yield attrs.evolve(batch, items=batch.items[:left])
+                yield attrs.evolve(
+                    batch, items=batch.items[:left], left_out=len(batch.items) - left
+                )
                 return
             if left is not None:
                 left -= len(batch.items)
@@ -466,13 +490,13 @@ async def emit(
     batches: AsyncGenerator[Batch[T], None],
     writers: Sequence[Writer[T]],
     progress: Progress,
-) -> str | None:
-    """Write every batch as it arrives; return the last batch's ``next_cursor``.
+) -> Batch[T] | None:
+    """Write every batch as it arrives; return the last batch (None if there was none).
 
     On an error or an interruption the output so far is flushed (a JSON document is
     left open, so it cannot pass for a complete answer) and the error goes on.
     """
-    cursor: str | None = None
+    last: Batch[T] | None = None
     complete = False
     try:
         async with aclosing(batches):
@@ -481,10 +505,10 @@ async def emit(
                 for writer in writers:
                     writer.write(batch.items)
                 progress.advance(batch)
-                cursor = batch.next_cursor
+                last = batch
         complete = True
     finally:
         progress.finish()
         for writer in writers:
             writer.close(complete)
-    return cursor
+    return last

@@ -1,9 +1,11 @@
 """An in-process fake of the Northflank API, for tests, benchmarks and demos.
 
-``MockNorthflank`` serves the project, addon and addon-backup listing routes over
-real HTTP (``aiohttp.web``) from an in-memory store of plain JSON dicts, with the
-API's bearer auth, cursor pagination, error bodies and rate-limit headers, and a
-``FaultPlan`` to inject failures by request number::
+``MockNorthflank`` serves the project, addon and addon-backup listing routes and
+the CLI's token check (``GET /v1/login``) over real HTTP (``aiohttp.web``) from an
+in-memory store of plain JSON dicts, with the API's bearer auth, cursor pagination,
+error bodies and rate-limit headers, and a ``FaultPlan`` to inject failures by
+request number (an error, a dropped connection, a stall, a bad body, a body that
+never ends, ...)::
 
     async with MockNorthflank() as mock:
         mock.generate_backups("default-project", "example-addon", 120)

@@ -9,10 +9,12 @@ from typing import Final, Literal
 
 from ._http import JSON
 
-FaultKind = Literal["fail", "drop", "stall", "bad_json", "repeat_cursor", "omit_cursor", "redirect"]
+FaultKind = Literal[
+    "fail", "drop", "stall", "bad_json", "repeat_cursor", "omit_cursor", "redirect", "endless"
+]
 """The kinds of fault a ``FaultPlan`` can inject."""
 
-TERMINAL_KINDS: Final = frozenset({"fail", "drop", "bad_json", "redirect"})
+TERMINAL_KINDS: Final = frozenset({"fail", "drop", "bad_json", "redirect", "endless"})
 """Kinds that replace the answer (the others delay or alter a normal one)."""
 
 
@@ -23,6 +25,7 @@ class Fault:
     kind: FaultKind
     status: int = 200
     body: bytes | None = None
+    """The body to send (``endless``: the chunk sent again and again)."""
     content_type: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     seconds: float = 0.0
@@ -105,7 +108,8 @@ class FaultPlan:
     Every method taking ``n`` also accepts an iterable of numbers (``range(2, 5)``)
     and returns the plan, so calls chain. Several faults may target one request:
     stalls add up, ``repeat_cursor``/``omit_cursor`` alter a normal answer, and
-    the first of ``fail``/``drop``/``bad_json``/``redirect`` replaces the answer.
+    the first of ``fail``/``drop``/``bad_json``/``redirect``/``endless`` replaces
+    the answer.
     """
 
     def __init__(self, rate_limiter: RateLimiter | None = None) -> None:
@@ -201,6 +205,26 @@ class FaultPlan:
         The ``Content-Type`` still claims JSON unless ``content_type`` is given.
         """
         return self._add(n, Fault("bad_json", status=status, body=body, content_type=content_type))
+
+    def endless(
+        self,
+        n: int | Iterable[int],
+        status: int = 200,
+        *,
+        content_type: str = JSON,
+        chunk_size: int = 64 * 1024,
+    ) -> FaultPlan:
+        """Answer request ``n`` with ``status`` and a body that never ends.
+
+        The body is spaces (JSON whitespace: a parser keeps waiting for a value),
+        sent in chunks of ``chunk_size`` bytes without a ``Content-Length``, until the
+        client goes away or the server closes. On close the connection is cut, so
+        the body never looks complete; ``close()`` does not wait for it.
+        """
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
+        chunk = b" " * chunk_size
+        return self._add(n, Fault("endless", status=status, body=chunk, content_type=content_type))
 
     def repeat_cursor(self, n: int | Iterable[int]) -> FaultPlan:
         """Answer request ``n`` normally, but with a next cursor pointing at the same page.

@@ -12,14 +12,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from aiohttp import web
 from yarl import URL
 
-from . import _data, _routes_backups, _routes_projects
+from . import _data, _routes_auth, _routes_backups, _routes_projects
 from ._faults import TERMINAL_KINDS, Fault, FaultPlan, RateLimiter
 from ._http import HTML, JSON, ApiError, JSONDict, RecordedRequest, dumps, error_response
 from ._pagination import MAX_PER_PAGE
 from ._routes import Call, RouteTable
 from ._store import Change, Store
 
-ROUTES: Final = RouteTable(_routes_projects.routes, _routes_backups.routes)
+ROUTES: Final = RouteTable(_routes_auth.routes, _routes_projects.routes, _routes_backups.routes)
 """Every route the mock serves, one ``Routes`` per API family."""
 
 
@@ -29,11 +29,13 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
 
 
 class _AppState:
-    """Per-application state: sleeping requests, woken early when the app shuts down."""
+    """Per-application state: sleeping requests, woken early when the app shuts down,
+    and endless answers, whose connections are cut then."""
 
     def __init__(self) -> None:
         self.closing = False
         self._waiters: set[asyncio.Future[None]] = set()
+        self._streams: set[asyncio.Transport] = set()
 
     async def sleep(self, seconds: float) -> None:
         if self.closing or seconds <= 0:
@@ -48,14 +50,37 @@ class _AppState:
             handle.cancel()
             self._waiters.discard(waiter)
 
+    async def endless(
+        self, request: web.BaseRequest, response: web.StreamResponse, chunk: bytes
+    ) -> None:
+        """Send ``response``, then ``chunk`` again and again until the connection ends."""
+        transport = request.transport
+        if not isinstance(transport, asyncio.Transport):
+            return  # the connection is already gone
+        self._streams.add(transport)
+        try:
+            await response.prepare(request)
+            while not self.closing:
+                await response.write(chunk)
+        except ConnectionError:
+            pass  # the client went away, or shutdown cut the connection
+        finally:
+            self._streams.discard(transport)
+        # abort(), not close(): close() would wait to flush what a client may never read.
+        transport.abort()
+
     async def on_shutdown(self, app: web.Application) -> None:
         self.closing = True
         for waiter in self._waiters:
             _resolve(waiter)
+        for transport in self._streams:
+            transport.abort()
 
 
 class MockNorthflank:
     """An in-process fake Northflank API serving projects, addons and addon backups.
+
+    It also answers ``GET /v1/login``, the token check of the Northflank CLI.
 
     State lives on this object, so ``make_app()`` may be served by ``start()`` or
     by aiohttp's ``aiohttp_server`` fixture. Faults, recorded requests, latency
@@ -390,6 +415,8 @@ class MockNorthflank:
         terminal = next((f for f in faults if f.kind in TERMINAL_KINDS), None)
         if terminal is None:
             terminal = self.faults._path_failure(record.raw_path)
+        if terminal is not None and terminal.kind == "endless":
+            return await _endless_response(request, terminal, headers, state)
         if terminal is not None:
             return _fault_response(request, record, terminal, headers)
         try:
@@ -431,6 +458,17 @@ class MockNorthflank:
             omit_cursor="omit_cursor" in kinds,
         )
         return match.route.handler(call)
+
+
+async def _endless_response(
+    request: web.BaseRequest, fault: Fault, headers: dict[str, str], state: _AppState
+) -> web.StreamResponse:
+    """The fault's status, then its chunk over and over until the connection ends."""
+    assert fault.body is not None
+    headers["Content-Type"] = fault.content_type or JSON
+    response = web.StreamResponse(status=fault.status, headers=headers)
+    await state.endless(request, response, fault.body)
+    return response
 
 
 def _fault_response(

@@ -96,6 +96,19 @@ async def test_fail_with_content_type_and_the_error_body(
         assert error_body(1, 500, "Injected fault: HTTP 500") == await resp.json(content_type=None)
 
 
+async def test_fail_with_a_large_binary_body(client: Client, mock: MockNorthflank) -> None:
+    """``fail`` sends any bytes given, every byte value and megabytes of them, as given."""
+    body = bytes(range(256)) * 16 * 1024  # 4 MiB
+    mock.faults.fail(1, 500, body=body, content_type="application/octet-stream")
+    async with client.get(BACKUPS) as resp:
+        assert (500, "application/octet-stream", str(len(body)), body) == (
+            resp.status,
+            resp.content_type,
+            resp.headers["Content-Length"],
+            await resp.read(),
+        )
+
+
 async def test_fail_over_a_range_of_requests(client: Client, mock: MockNorthflank) -> None:
     """An iterable of request numbers fails each of them."""
     mock.faults.fail(range(2, 4), 500)
@@ -225,6 +238,61 @@ async def test_no_stall_once_the_app_shuts_down(
     assert time.monotonic() - started < 5
 
 
+# ------------------------------------------------------------------------- endless
+
+
+async def wait_until_idle(mock: MockNorthflank) -> None:
+    """Wait (5 s at most) until the mock handles no request."""
+    for _ in range(500):
+        if mock.in_flight == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{mock.in_flight} requests still in flight")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "content_type"),
+    [
+        ({}, 200, "application/json"),
+        ({"status": 502, "content_type": "text/html"}, 502, "text/html"),
+    ],
+)
+async def test_endless_sends_until_the_client_leaves(
+    client: Client, mock: MockNorthflank, kwargs: dict[str, Any], status: int, content_type: str
+) -> None:
+    """``endless`` sends its status and spaces without end; a client may read some and leave."""
+    mock.faults.endless(1, **kwargs)
+    async with client.get(BACKUPS) as resp:
+        assert (status, content_type, None, "chunked") == (
+            resp.status,
+            resp.content_type,
+            resp.headers.get("Content-Length"),
+            resp.headers.get("Transfer-Encoding"),
+        )
+        assert b" " * (1 << 20) == await resp.content.readexactly(1 << 20)
+        resp.close()  # leave without reading the rest: the connection is closed
+    await wait_until_idle(mock)
+    assert [200] == await statuses(client, BACKUPS)
+
+
+async def test_endless_does_not_hold_up_close(
+    mock: MockNorthflank, fresh_session: Callable[[], aiohttp.ClientSession]
+) -> None:
+    """``close()`` returns at once under a client that stopped reading, and cuts the body."""
+    mock.faults.endless(1, chunk_size=1000)
+    await mock.start()
+    async with fresh_session().get(mock.base_url.with_path(BACKUPS)) as resp:
+        assert b" " * 5000 == await resp.content.readexactly(5000)
+        await asyncio.sleep(0.2)  # the server's writes back up: it waits for the client
+        assert 1 == mock.in_flight
+        started = time.monotonic()
+        await mock.close()
+        assert time.monotonic() - started < 2  # not aiohttp's 5 s shutdown timeout
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await resp.read()  # what was sent, then the cut: never a complete body
+    assert 0 == mock.in_flight
+
+
 # ------------------------------------------------------------------ bodies, cursors
 
 
@@ -305,6 +373,11 @@ async def test_clear_and_planned(client: Client, mock: MockNorthflank) -> None:
             "request numbers are 1-based ints, got 2.0",
         ),
         (lambda p: p.stall(1, -1), ValueError, "seconds must be >= 0"),
+        (
+            lambda p: p.endless(1, chunk_size=0),
+            ValueError,
+            "chunk_size must be an int >= 1, got 0",
+        ),
         (lambda p: p.fail_path("x", 500, times=-1), ValueError, "times must be >= 0 or None"),
         (
             lambda p: p.rate_limit_budget(1),
