@@ -558,6 +558,6 @@ async def test_the_proxy_is_looked_up_once_per_host(
 def test_a_base_url_that_is_not_text_is_named_so() -> None:
     """A base URL of the wrong type says what it must be."""
     with pytest.raises(
-        ConfigurationError, match="base_url must be a string or a yarl.URL, got int"
+        ConfigurationError, match=r"base_url must be a string or a yarl\.URL, got int"
     ):
         NorthflankSession("t", base_url=8080)  # type: ignore[arg-type]
