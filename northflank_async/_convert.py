@@ -276,14 +276,16 @@ def _json_path(exc: BaseException, prefix: str) -> tuple[str, str]:
     return path, excerpt(f"{type(exc).__name__}: {exc}")
 
 
-def _invalid(url: str, path: str, exc: BaseException) -> ResponseValidationError:
+def _invalid(url: str, path: str, exc: BaseException, method: str) -> ResponseValidationError:
     bad_path, reason = _json_path(exc, path)
     return ResponseValidationError(
-        f"GET {display_url(url)}: invalid value at {bad_path}: {reason}", url=url, path=bad_path
+        f"{method} {display_url(url)}: invalid value at {bad_path}: {reason}",
+        url=url,
+        path=bad_path,
     )
 
 
-def structure_one(value: Any, tp: type[T], *, url: str, path: str) -> T:
+def structure_one(value: Any, tp: type[T], *, url: str, path: str, method: str = "GET") -> T:
     """Structure one object, or raise ResponseValidationError naming the bad value."""
     try:
         return converter.structure(value, tp)
@@ -292,10 +294,10 @@ def structure_one(value: Any, tp: type[T], *, url: str, path: str) -> T:
     try:
         detailed_converter.structure(value, tp)
     except Exception as exc:
-        error = _invalid(url, path, exc)
+        error = _invalid(url, path, exc, method)
     else:  # pragma: no cover - both converters have the same rules
         error = ResponseValidationError(
-            f"GET {display_url(url)}: {path} does not fit", url=url, path=path
+            f"{method} {display_url(url)}: {path} does not fit", url=url, path=path
         )
     raise error
 

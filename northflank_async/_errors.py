@@ -12,13 +12,15 @@
     │   ├── ConflictError                    409
     │   ├── RateLimitError                   429
     │   └── ServerError                      5xx
-    ├── APIConnectionError                   no answer: refused, reset, DNS, TLS
+    ├── APIConnectionError                   no answer: refused, reset, DNS, TLS (.sent)
     │   └── APITimeoutError (TimeoutError)   no answer within the session's timeout
     ├── ResponseValidationError (ValueError) a 2xx answer that is not what the API documents
     │   └── ResponseTooLargeError            an answer larger than the session's max_response_size
     ├── PaginationError                      the cursor chain would loop or cannot go on
     ├── SessionClosedError (RuntimeError)    the NorthflankSession was closed under a walk
-    └── EventLoopError (RuntimeError)        the session was used from a second event loop
+    ├── EventLoopError (RuntimeError)        the session was used from a second event loop
+    ├── BackupFailedError                    a waited-for backup or restore did not complete
+    └── WaitTimeoutError (TimeoutError)      a wait ran out of time (.last: the state seen)
 
 Messages name the request URL (long query values shortened; ``url`` keeps it whole) and
 what was wrong. The API token never appears in a message, an exception's arguments, or
@@ -40,6 +42,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
+    "BackupFailedError",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
@@ -53,6 +56,7 @@ __all__ = [
     "ResponseValidationError",
     "ServerError",
     "SessionClosedError",
+    "WaitTimeoutError",
     "error_for_status",
 ]
 
@@ -228,11 +232,17 @@ class ServerError(APIStatusError):
 
 
 class APIConnectionError(NorthflankError):
-    """The request got no HTTP answer: connection refused or reset, DNS or TLS failure."""
+    """The request got no HTTP answer: connection refused or reset, DNS or TLS failure.
 
-    def __init__(self, message: str, *, url: str) -> None:
+    ``sent`` is False when the connection could not even be opened, so the request never
+    left this machine; True when it may have reached the API (the connection dropped
+    after sending, or the answer was too slow), which matters for a write.
+    """
+
+    def __init__(self, message: str, *, url: str, sent: bool = True) -> None:
         super().__init__(message)
         self.url = url
+        self.sent = sent
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
@@ -285,6 +295,33 @@ class EventLoopError(NorthflankError, RuntimeError):
     Its connection pool belongs to that loop. Create one session per event loop: with
     two ``asyncio.run()`` calls, create the session inside the coroutine each one runs.
     """
+
+
+class BackupFailedError(NorthflankError):
+    """A backup (or restore) that was waited for ended in a status other than ``completed``.
+
+    ``backup`` is its last state for a backup wait, ``restore`` for a restore wait (the
+    other is None); ``status`` is that final status.
+    """
+
+    def __init__(self, message: str, *, backup: Any = None, restore: Any = None) -> None:
+        super().__init__(message)
+        self.backup = backup
+        self.restore = restore
+        self.status = str((backup if backup is not None else restore).status)
+
+
+class WaitTimeoutError(NorthflankError, TimeoutError):
+    """A wait for a backup or restore ran out of time before a final status.
+
+    ``last`` is the last state seen (a ``Backup`` or ``Restore``), ``timeout`` the
+    seconds waited. The backup or restore itself goes on: only the waiting stopped.
+    """
+
+    def __init__(self, message: str, *, last: Any, timeout: float) -> None:
+        super().__init__(message)
+        self.last = last
+        self.timeout = timeout
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -27,13 +27,17 @@ __all__ = [
     "BackupSource",
     "BackupSourceType",
     "BackupStatus",
+    "BackupType",
     "CompressionType",
     "DestinationType",
+    "LastRestore",
     "Page",
     "Pagination",
     "Project",
     "ProjectPage",
     "RateLimit",
+    "Restore",
+    "RestorePage",
 ]
 
 T = TypeVar("T")
@@ -52,6 +56,17 @@ class BackupStatus(enum.StrEnum):
     ABORTED = "aborted"
     FAILED = "failed"
     NOT_SUPPORTED = "not-supported"
+
+
+#: The statuses after which a backup (or a restore) changes no more.
+FINAL_STATUSES = frozenset({"completed", "failed", "aborted", "not-supported"})
+
+
+class BackupType(enum.StrEnum):
+    """What kind of backup to take: a disk snapshot (the default) or a database dump."""
+
+    SNAPSHOT = "snapshot"
+    DUMP = "dump"
 
 
 class BackupSourceType(enum.StrEnum):
@@ -128,6 +143,17 @@ class BackupConfig:
 
 
 @attrs.frozen(kw_only=True)
+class LastRestore:
+    """The latest restore of the addon from a backup, as the backup reports it."""
+
+    restore_timestamp: datetime
+    """When the restore started."""
+    status: BackupStatus | str
+    completed_at: datetime | None = None
+    """``None`` until the restore ended."""
+
+
+@attrs.frozen(kw_only=True)
 class Backup:
     """One backup of an addon."""
 
@@ -139,6 +165,34 @@ class Backup:
     """``None`` while the backup has not completed."""
     config: BackupConfig
     custom_destination_id: str | None = None
+    last_restore: LastRestore | None = None
+    """Only from ``get_backup``, and only once the backup was restored."""
+    uid: str | None = None
+    """Sent by newer versions of the API."""
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the status is final: ``completed``, ``failed``, ``aborted`` or ``not-supported``."""
+        return self.status in FINAL_STATUSES
+
+
+@attrs.frozen(kw_only=True)
+class Restore:
+    """One restore of an addon from one of its backups (or another addon's)."""
+
+    id: str
+    status: BackupStatus | str
+    restore_timestamp: datetime
+    """When the restore started."""
+    completed_at: datetime | None = None
+    """``None`` until the restore ended."""
+    backup_id: str | None = None
+    """The backup restored (the SDK fills it in for the restores of one backup too)."""
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the status is final: ``completed``, ``failed``, ``aborted`` or ``not-supported``."""
+        return self.status in FINAL_STATUSES
 
 
 @attrs.frozen(kw_only=True)
@@ -148,6 +202,8 @@ class Project:
     id: str
     name: str
     description: str | None = None
+    uid: str | None = None
+    """Sent by newer versions of the API."""
 
 
 @attrs.frozen(kw_only=True)
@@ -169,6 +225,8 @@ class Addon:
     description: str | None = None
     spec: AddonSpec
     status: AddonStatus | str
+    uid: str | None = None
+    """Sent by newer versions of the API."""
 
 
 @attrs.frozen
@@ -227,6 +285,20 @@ class BackupPage(Page[Backup]):
     def items(self) -> list[Backup]:
         """The backups of this page."""
         return self.backups
+
+
+@attrs.frozen
+class RestorePage(Page[Restore]):
+    """One page of restores (of an addon, or of one of its backups)."""
+
+    restores: list[Restore]
+    pagination: Pagination
+    rate_limit: RateLimit | None = None
+
+    @property
+    def items(self) -> list[Restore]:
+        """The restores of this page."""
+        return self.restores
 
 
 @attrs.frozen

@@ -61,6 +61,8 @@ class PageQuery:
     per_page: int = MAX_PER_PAGE
     page: int | None = None
     cursor: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+    """Further query parameters every page of the walk carries (a route's own filters)."""
 
     def __attrs_post_init__(self) -> None:
         if not is_int(self.per_page) or not 1 <= self.per_page <= MAX_PER_PAGE:
@@ -76,7 +78,7 @@ class PageQuery:
 
     def params(self, cursor: str | None = None) -> dict[str, str]:
         """The query string for the first page, or for the page of ``cursor``."""
-        query = {"per_page": str(self.per_page)}
+        query = {"per_page": str(self.per_page), **dict(self.extra)}
         if cursor is not None:
             query["cursor"] = cursor
         elif self.cursor is not None:

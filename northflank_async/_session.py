@@ -31,8 +31,10 @@ from ._models import (
     ProjectPage,
     RateLimit,
 )
+from ._operations import BackupOperations
 from ._pagination import PageQuery
 from ._projects import ADDONS, PROJECTS
+from ._restores import RestoreListing
 from ._retry import NO_RETRY, RetryPolicy
 from ._stream import SkipCallback, stream_backups
 from ._transport import DEFAULT_MAX_RESPONSE_SIZE, Transport
@@ -41,7 +43,7 @@ from ._version import __version__
 __all__ = ["NorthflankSession"]
 
 
-class NorthflankSession:
+class NorthflankSession(BackupOperations, RestoreListing):
     """An async client of the Northflank API with one connection pool.
 
     Use it as ``async with NorthflankSession() as nf:``, or call ``await nf.close()``.

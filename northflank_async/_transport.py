@@ -245,6 +245,7 @@ class Transport:
                         headers=self._headers,
                         proxy=proxy,
                         proxy_auth=proxy_auth,
+                        middlewares=_NOT_RESENT if method in _RESENT_BY_AIOHTTP else None,
                         allow_redirects=False,
                         # Statuses are ours to judge, even on a session passed in
                         # with raise_for_status=True.
@@ -252,17 +253,23 @@ class Transport:
                         timeout=self._timeout,
                     ) as response:
                         body = await _read_bounded(response, limit)
-        except TimeoutError:
+        except TimeoutError as exc:
             _log_attempt(method, shown, "timeout", attempt, started)
             failure = APITimeoutError(
                 f"{method} {shown}: no complete answer within {self._timeout_seconds:g} s ({of})",
                 url=str(url),
+                sent=not isinstance(exc, aiohttp.ConnectionTimeoutError),
             )
         except aiohttp.ClientError as exc:
             _log_attempt(method, shown, type(exc).__name__, attempt, started)
+            reason = str(exc) if isinstance(exc, _Lost) else f"{type(exc).__name__}: {exc}"
             failure = APIConnectionError(
-                f"{method} {shown}: {type(exc).__name__}: {scrub(str(exc), self.secrets)} ({of})",
+                f"{method} {shown}: {scrub(reason, self.secrets)} ({of})",
                 url=str(url),
+                # No connection, so nothing was sent: a write may be sent again at once.
+                sent=not isinstance(
+                    exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+                ),
             )
         else:
             _log_attempt(method, shown, response.status, attempt, started)
@@ -369,6 +376,31 @@ class _Interruptible:
             transport._interrupted.discard(self._task)
             if self._task.uncancel() == 0:
                 raise self._error() from None
+
+
+#: Writes aiohttp would send a second time by itself when their connection drops
+#: (it counts DELETE among the idempotent methods); the SDK decides that instead.
+_RESENT_BY_AIOHTTP = frozenset({"DELETE", "PUT"})
+
+
+class _Lost(aiohttp.ClientConnectionError):
+    """A write's connection dropped after sending; in place of aiohttp's own error, which
+    aiohttp would answer by sending the write again without a word."""
+
+
+async def _not_resent(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """A client middleware: a write whose connection dropped is not sent again by aiohttp."""
+    try:
+        return await handler(request)
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
+        raise  # nothing was sent; aiohttp does not resend these either
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _Lost(f"{type(exc).__name__}: {exc}") from None
+
+
+_NOT_RESENT = (_not_resent,)
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes | None:

@@ -242,10 +242,9 @@ async def test_two_families_add_leaves_to_one_group(monkeypatch: pytest.MonkeyPa
     get_help = await cli("get", "--help")
 
     assert (0, f"extra for {ADDON}\n") == (extra.code, extra.out)
-    assert (
-        "  WHAT\n    backups   List the backups of an addon.\n    extra     An extra leaf.\n"
-    ) in group_help.out
-    assert "\n    addon     an addon's backups\n" in get_help.out
+    assert "  WHAT\n    backups   List the backups of an addon.\n" in group_help.out
+    assert "\n    extra     An extra leaf.\n" in group_help.out
+    assert "\n    addon     an addon's backups and restores\n" in get_help.out
 
 
 # -- the SDK's log, Ctrl-C, a closed stdout ----------------------------------------------------------

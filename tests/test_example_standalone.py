@@ -63,6 +63,27 @@ def test_script_copied_alone_runs_to_the_end_against_its_mock(
     assert result.stderr.startswith(MOCK_SAYS)
 
 
+def test_backup_then_migrate_copied_alone_migrates_once_its_mock_backup_completed(
+    tmp_path: Path,
+) -> None:
+    """A copy backs up its mock's addon, prints each status to ``completed``, then migrates."""
+    result = run_alone("backup_then_migrate.py", tmp_path, "--name", "before migration")
+
+    assert 0 == result.returncode, result.stderr
+    assert (1, True) == (len(result.stderr.splitlines()), result.stderr.startswith(MOCK_SAYS))
+    started, *states, migrating, done = result.stdout.splitlines()
+    backup_id = started.split()[2]  # "started backup <id> ('<name>') of addon <addon>"
+    assert f"started backup {backup_id} ('before migration') of addon {MOCK_ADDON}" == started
+    assert (f"backup {backup_id}: scheduled", f"backup {backup_id}: completed") == (
+        states[0],
+        states[-1],
+    )
+    assert (f"migrating... (should it go wrong, restore backup {backup_id})", "migration done") == (
+        migrating,
+        done,
+    )
+
+
 def test_fastapi_app_copied_alone_imports_without_a_token_starting_nothing(
     tmp_path: Path,
 ) -> None:

@@ -23,7 +23,7 @@ from .._config import TOKEN_VARIABLES
 from .._errors import ConfigurationError, NorthflankError
 from .._log import logger
 from .._version import __version__
-from . import _listing, _mock
+from . import _actions, _listing, _mock
 from ._common import (
     API_ERROR,
     BROKEN_PIPE,
@@ -43,6 +43,7 @@ __all__ = ["FAMILIES", "build_parser", "main", "run"]
 #: Each command family's ``register``, in the order its commands are listed in ``--help``.
 FAMILIES: tuple[Callable[[Commands], None], ...] = (
     _listing.register,
+    _actions.register,
     _mock.register,
 )
 
@@ -236,8 +237,13 @@ async def run(
     *,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
 ) -> int:
-    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    ``stdout``, ``stderr`` and ``stdin`` default to ``sys``'s (stdin answers a question,
+    such as the confirmation of ``delete backup``).
+    """
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -255,7 +261,7 @@ async def run(
         return done.code if isinstance(done.code, int) else USAGE
     verbose: bool = args.verbose if "verbose" in args else False
     quiet: bool = args.quiet if "quiet" in args else False
-    console = Console(out, err, quiet=quiet)
+    console = Console(out, err, quiet=quiet, stdin=stdin)
     code = USAGE
     with _sdk_log(err, verbose=verbose, quiet=quiet, secrets=secrets):
         try:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import textwrap
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NoReturn, TextIO, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeAlias
 
 from .._config import TOKEN_VARIABLES
 from .._pagination import MAX_PER_PAGE
@@ -71,11 +72,17 @@ class Parser(argparse.ArgumentParser):
 
 
 class Console:
-    """Where the program writes: data to ``stdout``; progress, notes and errors to ``stderr``."""
+    """Where the program writes: data to ``stdout``; progress, notes and errors to ``stderr``.
 
-    def __init__(self, stdout: TextIO, stderr: TextIO, *, quiet: bool) -> None:
+    ``stdin`` (default ``sys.stdin``) is where a question on ``stderr`` is answered.
+    """
+
+    def __init__(
+        self, stdout: TextIO, stderr: TextIO, *, quiet: bool, stdin: TextIO | None = None
+    ) -> None:
         self.stdout = stdout
         self.stderr = stderr
+        self.stdin = stdin if stdin is not None else sys.stdin
         self.quiet = quiet
         self._progress: Progress | None = None
 
@@ -115,6 +122,39 @@ Handler = Callable[[argparse.Namespace, Console], Awaitable[int]]
 #: The subcommands of one group (``get``, ``get addon``, ...).
 Group: TypeAlias = "argparse._SubParsersAction[Parser]"
 
+if TYPE_CHECKING:
+    _SubParsers = argparse._SubParsersAction[Parser]
+else:
+    _SubParsers = argparse._SubParsersAction
+
+
+class _OptionalSubcommands(_SubParsers):
+    """The subcommands of a command that also runs on its own (:meth:`Commands.branch`).
+
+    An option of that command given before a subcommand is a usage error: the
+    subcommand would silently set it back to its default (``--teamId`` lost).
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        given = [
+            action.option_strings[0] + (" ..." if action.nargs != 0 else "")
+            for action in parser._actions
+            if action.option_strings
+            and action.default is not argparse.SUPPRESS
+            and getattr(namespace, action.dest, action.default) != action.default
+        ]
+        if given and isinstance(values, Sequence) and values:
+            parser.error(
+                f"options go after the subcommand: {parser.prog} {values[0]} {' '.join(given)}"
+            )
+        super().__call__(parser, namespace, values, option_string)
+
 
 class Commands:
     """The tree of subcommands under the program, shared by every command family.
@@ -140,7 +180,7 @@ class Commands:
 
     def get_group(self, resource: str, *, help: str) -> Group:
         """The leaves of ``get <resource>`` (``get addon backups``: resource ``addon``)."""
-        self.group("get", help="get backups", metavar="RESOURCE")
+        self.group("get", help="get backups and restores", metavar="RESOURCE")
         return self.group("get", resource, help=help, metavar="WHAT")
 
     def list_group(self) -> Group:
@@ -173,6 +213,35 @@ class Commands:
             allow_abbrev=False,
         )
         sub.set_defaults(handler=handler)
+        return sub
+
+    def branch(
+        self,
+        *path: str,
+        handler: Handler,
+        help: str,
+        details: str | None = None,
+        parents: Sequence[Parser] = (),
+        metavar: str = "SUBCOMMAND",
+    ) -> Parser:
+        """A command at ``path`` that runs ``handler`` and also has subcommands.
+
+        (``get addon backup`` and ``get addon backup restores``.) Its parent group must
+        exist; :meth:`group` with ``path`` then gives its subcommands, which are optional.
+        Its own options go before no subcommand (a usage error), and its handler must
+        check those it requires: argparse would require them of the subcommands too.
+        """
+        sub = self.leaf(
+            self._groups[path[:-1]],
+            path[-1],
+            handler,
+            help=help,
+            details=details,
+            parents=parents,
+        )
+        self._groups[path] = sub.add_subparsers(
+            action=_OptionalSubcommands, dest=metavar.lower(), required=False, metavar=metavar
+        )
         return sub
 
     def top(self, name: str, handler: Handler, *, help: str) -> Parser:

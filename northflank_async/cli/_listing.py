@@ -48,12 +48,12 @@ from ._output import (
     printable,
 )
 
-__all__ = ["register"]
+__all__ = ["PAGING_DETAILS", "paged_listing", "paging_keywords", "register"]
 
 T = TypeVar("T")
 
 #: How a paged listing pages, in its ``--help``.
-_PAGING_DETAILS = (
+PAGING_DETAILS = (
     "Like the official CLI: every page, unless --page or --cursor asks for one page "
     "(--all: every page from there on). Where the listing stops before its end (one "
     "page, --max-items), the next cursor goes to stderr as 'next cursor: X'."
@@ -65,12 +65,12 @@ def register(commands: Commands) -> None:
     paged = [common_options(), paging_options(page_and_cursor=True)]
 
     sub = commands.leaf(
-        commands.get_group("addon", help="an addon's backups"),
+        commands.get_group("addon", help="an addon's backups and restores"),
         "backups",
         _get_addon_backups,
         parents=paged,
         help="List the backups of an addon.",
-        details=_PAGING_DETAILS,
+        details=PAGING_DETAILS,
     )
     option(sub, "projectId", required=True, metavar="ID", help="ID of the project")
     option(sub, "addonId", required=True, metavar="ID", help="ID of the addon")
@@ -104,7 +104,7 @@ def register(commands: Commands) -> None:
         _list_projects,
         parents=paged,
         help="List the projects the token can see.",
-        details=_PAGING_DETAILS,
+        details=PAGING_DETAILS,
     )
     sub = commands.leaf(
         lists,
@@ -112,7 +112,7 @@ def register(commands: Commands) -> None:
         _list_addons,
         parents=paged,
         help="List the addons of a project.",
-        details=_PAGING_DETAILS,
+        details=PAGING_DETAILS,
     )
     option(sub, "projectId", required=True, metavar="ID", help="ID of the project")
 
@@ -158,7 +158,7 @@ async def _write_listing(
     return OK
 
 
-async def _paged_listing(
+async def paged_listing(
     args: argparse.Namespace,
     console: Console,
     view: View[T],
@@ -178,7 +178,7 @@ async def _paged_listing(
 # -- the commands -------------------------------------------------------------------------------
 
 
-def _paging_keywords(args: argparse.Namespace) -> dict[str, Any]:
+def paging_keywords(args: argparse.Namespace) -> dict[str, Any]:
     """The keywords every ``list_*_pages`` / ``get_*_page`` call of the SDK takes."""
     return {
         "team_id": args.team_id,
@@ -190,8 +190,8 @@ def _paging_keywords(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _get_addon_backups(args: argparse.Namespace, console: Console) -> int:
     ids = (args.project_id, args.addon_id)
-    paging = _paging_keywords(args)
-    return await _paged_listing(
+    paging = paging_keywords(args)
+    return await paged_listing(
         args,
         console,
         BACKUPS,
@@ -201,8 +201,8 @@ async def _get_addon_backups(args: argparse.Namespace, console: Console) -> int:
 
 
 async def _list_projects(args: argparse.Namespace, console: Console) -> int:
-    paging = _paging_keywords(args)
-    return await _paged_listing(
+    paging = paging_keywords(args)
+    return await paged_listing(
         args,
         console,
         PROJECTS,
@@ -212,8 +212,8 @@ async def _list_projects(args: argparse.Namespace, console: Console) -> int:
 
 
 async def _list_addons(args: argparse.Namespace, console: Console) -> int:
-    paging = _paging_keywords(args)
-    return await _paged_listing(
+    paging = paging_keywords(args)
+    return await paged_listing(
         args,
         console,
         ADDONS,

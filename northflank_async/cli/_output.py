@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, TextIO, TypeVar
 import attrs
 
 from .._convert import converter
-from .._models import Addon, AddonBackup, Backup, Page, Project, RateLimit
+from .._models import Addon, AddonBackup, Backup, Page, Project, RateLimit, Restore
 
 __all__ = [
     "ADDONS",
@@ -27,6 +27,7 @@ __all__ = [
     "BACKUPS",
     "FORMATS",
     "PROJECTS",
+    "RESTORES",
     "Batch",
     "Column",
     "MissingYAML",
@@ -40,6 +41,7 @@ __all__ = [
     "format_table",
     "human_size",
     "make_writer",
+    "one_writer",
     "page_batch",
     "page_batches",
     "printable",
@@ -194,6 +196,19 @@ PROJECTS: View[Project] = View(
     ),
 )
 
+RESTORES: View[Restore] = View(
+    "restores",
+    "restore",
+    _unstructure,
+    (
+        Column("ID", lambda r: r.id),
+        Column("STATUS", lambda r: str(r.status)),
+        Column("STARTED", lambda r: _when(r.restore_timestamp)),
+        Column("COMPLETED", lambda r: _when(r.completed_at)),
+        Column("BACKUP", lambda r: text_or_dash(r.backup_id)),
+    ),
+)
+
 ADDONS: View[Addon] = View(
     "addons",
     "addon",
@@ -277,23 +292,28 @@ class _JSONLines(Generic[T]):
         self._out.flush()
 
 
+def _yaml_dump() -> Callable[[object], str]:
+    """PyYAML's safe block-style dump, keys in order; MissingYAML without PyYAML."""
+    try:
+        yaml = importlib.import_module("yaml")
+    except ImportError:
+        raise MissingYAML(
+            "-o yaml needs PyYAML: pip install 'northflank-async[yaml]' (or PyYAML)"
+        ) from None
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    def dump(data: object) -> str:
+        text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False)
+        return text
+
+    return dump
+
+
 class _YAML(Generic[T]):
     """The JSON document's data as YAML (``<key>:`` then a block list), needs PyYAML."""
 
     def __init__(self, out: TextIO, view: View[T]) -> None:
-        try:
-            yaml = importlib.import_module("yaml")
-        except ImportError:
-            raise MissingYAML(
-                "-o yaml needs PyYAML: pip install 'northflank-async[yaml]' (or PyYAML)"
-            ) from None
-        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-        def dump(data: object) -> str:
-            text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False)
-            return text
-
-        self._dump = dump
+        self._dump = _yaml_dump()
         self._out = out
         self._view = view
         self._started = False
@@ -343,6 +363,34 @@ def make_writer(output: str, out: TextIO, view: View[T]) -> Writer[T]:
     if output == "table":
         return _Table(out, view)
     return _JSON(out, view)
+
+
+def one_writer(output: str, out: TextIO, view: View[T]) -> Callable[[T], None]:
+    """How one object (not a listing) is written for ``-o output``: the object alone.
+
+    json indented, jsonl on one line, yaml a mapping, table its header and one row.
+    Made before any request, so ``-o yaml`` without PyYAML fails first (MissingYAML).
+    """
+    dump = _yaml_dump() if output == "yaml" else None
+    columns = view.columns
+
+    def render(item: T) -> str:
+        if output == "table":
+            cells = [printable(column.cell(item)) for column in columns]
+            right = {i for i, column in enumerate(columns) if column.right}
+            return format_table([column.header for column in columns], [cells], right)
+        data = view.to_json(item)
+        if dump is not None:
+            return dump(data)
+        if output == "jsonl":
+            return json.dumps(data, separators=_JSONL_SEPARATORS) + "\n"
+        return json.dumps(data, indent=2) + "\n"
+
+    def write(item: T) -> None:
+        out.write(render(item))
+        out.flush()
+
+    return write
 
 
 # -- the walk ------------------------------------------------------------------------------

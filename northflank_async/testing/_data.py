@@ -114,6 +114,22 @@ def _iso_ms(ms: int) -> str:
     )  # fmt: skip
 
 
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as the API writes times: ``2021-01-20T11:19:53.175Z``."""
+    return _iso_ms(ms)
+
+
+def latest_addon_version(addon_type: object) -> str:
+    """The newest version generated backups of ``addon_type`` use (postgresql's if unknown)."""
+    return _ADDON_VERSIONS.get(str(addon_type), _ADDON_VERSIONS["postgresql"])[-1]
+
+
+def backup_size(*parts: str) -> int:
+    """A plausible size in bytes of a completed backup, 1 MiB to 4 GiB, stable for ``parts``."""
+    fraction = _stable_hash(*parts) / 2**64
+    return int(2.0 ** (20.0 + 12.0 * fraction))
+
+
 @contextlib.contextmanager
 def _gc_paused(pause: bool) -> Iterator[None]:
     """Pause the cyclic GC while building many dicts (none of them cyclic)."""

@@ -10,12 +10,24 @@ from typing import Final, Literal
 from ._http import JSON
 
 FaultKind = Literal[
-    "fail", "drop", "stall", "bad_json", "repeat_cursor", "omit_cursor", "redirect", "endless"
+    "fail",
+    "drop",
+    "stall",
+    "bad_json",
+    "repeat_cursor",
+    "omit_cursor",
+    "redirect",
+    "endless",
+    "lose_answer",
 ]
 """The kinds of fault a ``FaultPlan`` can inject."""
 
 TERMINAL_KINDS: Final = frozenset({"fail", "drop", "bad_json", "redirect", "endless"})
-"""Kinds that replace the answer (the others delay or alter a normal one)."""
+"""Kinds that replace the answer before the route runs (nothing is carried out).
+
+The others delay or alter a normal answer, or (``lose_answer``) let the route run and
+then withhold its answer.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +47,31 @@ class Fault:
 @dataclass(slots=True)
 class _PathFault:
     substring: str
+    method: str | None
     fault: Fault
     remaining: int | None
+
+    def takes(self, raw_path: str, method: str) -> bool:
+        """Whether this fault has uses left and matches the request (spending one if so)."""
+        if self.remaining == 0 or self.substring not in raw_path:
+            return False
+        if self.method is not None and self.method != method.upper():
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
+
+
+def _method(method: str | None) -> str | None:
+    if method is not None and (not isinstance(method, str) or not method.isalpha()):
+        raise ValueError(f"method must be an HTTP method such as 'POST' or None, got {method!r}")
+    return None if method is None else method.upper()
+
+
+def _times(times: int | None) -> int | None:
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
+        raise ValueError("times must be >= 0 or None")
+    return times
 
 
 class RateLimiter:
@@ -109,13 +144,17 @@ class FaultPlan:
     and returns the plan, so calls chain. Several faults may target one request:
     stalls add up, ``repeat_cursor``/``omit_cursor`` alter a normal answer, and
     the first of ``fail``/``drop``/``bad_json``/``redirect``/``endless`` replaces
-    the answer.
+    the answer before the route runs, so a write so refused is not carried out.
+    ``lose_answer`` is the opposite case: the route runs (a write is carried out),
+    then the connection closes without the answer. Faults by path (``fail_path``,
+    ``lose_answer_path``) apply only when no fault by number of that kind does.
     """
 
     def __init__(self, rate_limiter: RateLimiter | None = None) -> None:
         """An empty plan; ``rate_limit_budget`` needs the mock's ``rate_limiter``."""
         self._by_number: dict[int, list[Fault]] = {}
         self._by_path: list[_PathFault] = []
+        self._lost_by_path: list[_PathFault] = []
         self._rate_limiter = rate_limiter
 
     def _add(self, n: int | Iterable[int], fault: Fault) -> FaultPlan:
@@ -152,9 +191,11 @@ class FaultPlan:
         headers: Mapping[str, str] | None = None,
         content_type: str | None = None,
     ) -> FaultPlan:
-        """Answer request ``n`` with ``status``.
+        """Answer request ``n`` with ``status`` instead of handling it.
 
-        The body defaults to the API's error JSON; a given ``body`` is sent as
+        The route does not run: a write so answered is not carried out (nothing in
+        the store changes), as when the API or a proxy in front of it refuses a
+        request before acting (``fail(n, 503)``, say). The body defaults to the API's error JSON; a given ``body`` is sent as
         ``text/html`` unless ``content_type`` (or a ``Content-Type`` header) says
         otherwise. Rate-limit headers are still sent; ``headers`` override them.
         """
@@ -165,6 +206,7 @@ class FaultPlan:
         substring: str,
         status: int,
         *,
+        method: str | None = None,
         times: int | None = None,
         retry_after: str | None = None,
         body: bytes | str | None = None,
@@ -173,18 +215,51 @@ class FaultPlan:
     ) -> FaultPlan:
         """Fail requests whose raw (still encoded) path contains ``substring``.
 
+        As ``fail``, the route does not run. ``method`` (``"POST"``, say; any case)
+        fails only requests of that method, so ``fail_path("/backups", 503,
+        method="POST")`` refuses starting a backup and still serves the list.
         ``times`` limits how many requests fail (``None``: all of them). Faults
         planned by request number take precedence.
         """
-        if times is not None and times < 0:
-            raise ValueError("times must be >= 0 or None")
+        checked = _method(method)
+        remaining = _times(times)
         fault = self._failure(status, retry_after, body, headers, content_type)
-        self._by_path.append(_PathFault(substring, fault, times))
+        self._by_path.append(_PathFault(substring, checked, fault, remaining))
         return self
 
     def drop(self, n: int | Iterable[int]) -> FaultPlan:
-        """Close the connection of request ``n`` without answering."""
+        """Close the connection of request ``n`` without answering, before handling it.
+
+        The route does not run: a write so dropped is not carried out. See
+        ``lose_answer`` for one that is carried out and then loses its answer.
+        """
         return self._add(n, Fault("drop"))
+
+    def lose_answer(self, n: int | Iterable[int]) -> FaultPlan:
+        """Handle request ``n`` as usual, then close its connection instead of answering.
+
+        The route runs, so a write is carried out (a backup is started, a backup is
+        deleted, ...), but the client gets no answer: the connection ends without a
+        byte of it (aiohttp raises ``ServerDisconnectedError``). This is the case an
+        exactly-once client must settle by reading back what the API holds. Whatever
+        the answer would have been (an error too) is lost; ``fail``, ``drop`` and the
+        other kinds that replace the answer win over it (the route then does not run).
+        """
+        return self._add(n, Fault("lose_answer"))
+
+    def lose_answer_path(
+        self, substring: str, *, method: str | None = None, times: int | None = 1
+    ) -> FaultPlan:
+        """``lose_answer`` for requests whose raw path contains ``substring``.
+
+        ``method`` limits it to one method (``"POST"``: the write, not the reads of the
+        same path); ``times`` is how many requests lose their answer (``None``: all).
+        A request that a fault by number already answers or loses spends no use.
+        """
+        checked = _method(method)
+        remaining = _times(times)
+        self._lost_by_path.append(_PathFault(substring, checked, Fault("lose_answer"), remaining))
+        return self
 
     def stall(self, n: int | Iterable[int], seconds: float) -> FaultPlan:
         """Wait ``seconds`` before handling request ``n`` normally."""
@@ -256,6 +331,7 @@ class FaultPlan:
         """Forget every planned fault (an already set rate-limit budget stays)."""
         self._by_number.clear()
         self._by_path.clear()
+        self._lost_by_path.clear()
         return self
 
     def planned(self, n: int) -> list[Fault]:
@@ -266,12 +342,15 @@ class FaultPlan:
         """The faults planned for request ``n``, without a copy (the server's hot path)."""
         return self._by_number.get(n, ())
 
-    def _path_failure(self, raw_path: str) -> Fault | None:
-        """The first path fault matching ``raw_path`` with uses left (spending one), if any."""
+    def _path_failure(self, raw_path: str, method: str) -> Fault | None:
+        """The first path failure matching the request with uses left (spending one), if any."""
         for path_fault in self._by_path:
-            if path_fault.remaining == 0 or path_fault.substring not in raw_path:
-                continue
-            if path_fault.remaining is not None:
-                path_fault.remaining -= 1
-            return path_fault.fault
+            if path_fault.takes(raw_path, method):
+                return path_fault.fault
         return None
+
+    def _answer_lost(self, faults: Sequence[Fault], raw_path: str, method: str) -> bool:
+        """Whether the answer to this request is to be lost (spending a path use if so)."""
+        if any(fault.kind == "lose_answer" for fault in faults):
+            return True
+        return any(path_fault.takes(raw_path, method) for path_fault in self._lost_by_path)

@@ -43,6 +43,20 @@ class RecordedRequest:
     """Clock reading (``time.monotonic`` by default) when the request arrived."""
     authorized: bool = False
     """Whether the request carried exactly the expected bearer token."""
+    body: Any = None
+    """The request body parsed as JSON (whatever its ``Content-Type``); ``None`` when
+    there is no body or it is not JSON. Recorded for every request, also one that a
+    fault answers, so a test can assert what a write sent."""
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` parsed as JSON, or ``None`` when it is empty or not JSON (``RecordedRequest.body``)."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
 
 
 class ApiError(Exception):

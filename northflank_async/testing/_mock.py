@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -12,75 +13,29 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from aiohttp import web
 from yarl import URL
 
-from . import _data, _routes_auth, _routes_backups, _routes_projects
+from . import _data, _routes_auth, _routes_backups, _routes_projects, _routes_restores
 from ._faults import TERMINAL_KINDS, Fault, FaultPlan, RateLimiter
-from ._http import HTML, JSON, ApiError, JSONDict, RecordedRequest, dumps, error_response
+from ._http import JSON, ApiError, JSONDict, RecordedRequest, dumps, error_response, parse_json
+from ._mock_lifecycle import LifecycleControls
 from ._pagination import MAX_PER_PAGE
 from ._routes import Call, RouteTable
+from ._server import AppState, close_unanswered, endless_response, fault_response, resolve
 from ._store import Change, Store
 
-ROUTES: Final = RouteTable(_routes_auth.routes, _routes_projects.routes, _routes_backups.routes)
+ROUTES: Final = RouteTable(
+    _routes_auth.routes, _routes_projects.routes, _routes_backups.routes, _routes_restores.routes
+)
 """Every route the mock serves, one ``Routes`` per API family."""
 
 
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+class MockNorthflank(LifecycleControls):
+    """An in-process fake Northflank API serving projects, addons, backups and restores.
 
-
-class _AppState:
-    """Per-application state: sleeping requests, woken early when the app shuts down,
-    and endless answers, whose connections are cut then."""
-
-    def __init__(self) -> None:
-        self.closing = False
-        self._waiters: set[asyncio.Future[None]] = set()
-        self._streams: set[asyncio.Transport] = set()
-
-    async def sleep(self, seconds: float) -> None:
-        if self.closing or seconds <= 0:
-            return
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        handle = loop.call_later(seconds, _resolve, waiter)
-        self._waiters.add(waiter)
-        try:
-            await waiter
-        finally:
-            handle.cancel()
-            self._waiters.discard(waiter)
-
-    async def endless(
-        self, request: web.BaseRequest, response: web.StreamResponse, chunk: bytes
-    ) -> None:
-        """Send ``response``, then ``chunk`` again and again until the connection ends."""
-        transport = request.transport
-        if not isinstance(transport, asyncio.Transport):
-            return  # the connection is already gone
-        self._streams.add(transport)
-        try:
-            await response.prepare(request)
-            while not self.closing:
-                await response.write(chunk)
-        except ConnectionError:
-            pass  # the client went away, or shutdown cut the connection
-        finally:
-            self._streams.discard(transport)
-        # abort(), not close(): close() would wait to flush what a client may never read.
-        transport.abort()
-
-    async def on_shutdown(self, app: web.Application) -> None:
-        self.closing = True
-        for waiter in self._waiters:
-            _resolve(waiter)
-        for transport in self._streams:
-            transport.abort()
-
-
-class MockNorthflank:
-    """An in-process fake Northflank API serving projects, addons and addon backups.
-
-    It also answers ``GET /v1/login``, the token check of the Northflank CLI.
+    It also answers ``GET /v1/login``, the token check of the Northflank CLI. Every
+    backup route of the API is served: list, start, get, delete, abort, retain,
+    restore, abort a restore, and the restore lists of a backup and of an addon.
+    Backups and restores the API starts move on the clock (``set_backup_lifecycle``,
+    ``fail_backup``, ``fail_restore``; the rules are in the package's docstring).
 
     State lives on this object, so ``make_app()`` may be served by ``start()`` or
     by aiohttp's ``aiohttp_server`` fixture. Faults, recorded requests, latency
@@ -92,12 +47,15 @@ class MockNorthflank:
     ``in_flight`` and ``max_in_flight`` (requests being handled now / at most),
     and ``clock`` (read-only: the clock in use).
 
-    Each request is handled in this order: record it, wait ``latency`` plus any
-    stall, spend one from the rate limit, then the first of: a planned fault,
-    429 when the budget was already spent, 405 (with ``Allow``) for a method no
-    route serves on a known path, 401 for a wrong token, 404 for an unknown
-    route or id, 400 for bad query parameters, else the page. Changes due on the
-    clock (``at``, ``schedule``) are applied just before the route runs.
+    Each request is handled in this order: record it (with its JSON body), wait
+    ``latency`` plus any stall, spend one from the rate limit, then the first of: a
+    planned fault that replaces the answer (the route does not run), 429 when the
+    budget was already spent, 405 (with ``Allow``) for a method no route serves on a
+    known path, 401 for a wrong token, 404 for an unknown route or id, 400 for bad
+    query parameters or body, 409 for a write the state refuses, else the route's
+    answer. Changes due on the clock (``at``, ``schedule``, the lifecycle of backups
+    and restores) are applied just before the route runs. Last, a ``lose_answer``
+    fault closes the connection instead of sending the answer (the route did run).
     """
 
     def __init__(
@@ -128,7 +86,7 @@ class MockNorthflank:
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self._store = Store(clock)
+        self._store = Store(clock, seed=seed)
         self._runner: web.AppRunner | None = None
         self._base_url: URL | None = None
         self._request_waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -188,7 +146,9 @@ class MockNorthflank:
     def backups(self, project_id: str, addon_id: str) -> list[dict[str, Any]]:
         """The addon's stored backups in serving order (a new list of the stored dicts).
 
-        Raises ``KeyError`` for an unknown project or addon.
+        As of ``clock()``: backups started by ``POST .../backups`` are in it (at the
+        end, in their current status), deleted ones are not. Raises ``KeyError`` for
+        an unknown project or addon.
         """
         self._store.apply_due()
         return list(self._store.projects[project_id].addons[addon_id].backups)
@@ -251,8 +211,8 @@ class MockNorthflank:
         """Call ``change()`` once ``clock()`` reads ``when`` or later.
 
         Due changes run, earliest first (ties in the order added), before a request
-        is routed and when ``projects()``, ``addons()`` or ``backups()`` read the
-        store, so the API always shows the state as of ``clock()``. A change may
+        is routed and when ``projects()``, ``addons()``, ``backups()`` or ``restores()``
+        read the store, so the API always shows the state as of ``clock()``. A change may
         mutate stored dicts or call ``add_*``, ``at`` and ``schedule``.
         """
         self._store.at(when, change)
@@ -304,7 +264,7 @@ class MockNorthflank:
     def make_app(self) -> web.Application:
         """A new aiohttp application serving this mock (state stays on the mock)."""
         app = web.Application()
-        state = _AppState()
+        state = AppState()
 
         async def handle(request: web.Request) -> web.StreamResponse:
             return await self._handle(request, state)
@@ -391,21 +351,35 @@ class MockNorthflank:
             for count, waiter in list(self._request_waiters):
                 if count <= received:
                     self._request_waiters.remove((count, waiter))
-                    _resolve(waiter)
+                    resolve(waiter)
         return record
 
-    async def _handle(self, request: web.BaseRequest, state: _AppState) -> web.StreamResponse:
+    def _with_body(self, record: RecordedRequest, raw: bytes) -> RecordedRequest:
+        """The record with its parsed JSON body, put in its place in ``requests``."""
+        body = parse_json(raw)
+        if body is None:
+            return record
+        updated = dataclasses.replace(record, body=body)
+        for index in range(len(self.requests) - 1, -1, -1):
+            if self.requests[index] is record:
+                self.requests[index] = updated
+                break
+        return updated
+
+    async def _handle(self, request: web.BaseRequest, state: AppState) -> web.StreamResponse:
         record = self._record(request)
         self.in_flight += 1
         if self.in_flight > self.max_in_flight:
             self.max_in_flight = self.in_flight
         try:
-            return await self._answer(request, record, state)
+            raw = await request.read() if request.can_read_body else b""
+            record = self._with_body(record, raw)
+            return await self._answer(request, record, raw, state)
         finally:
             self.in_flight -= 1
 
     async def _answer(
-        self, request: web.BaseRequest, record: RecordedRequest, state: _AppState
+        self, request: web.BaseRequest, record: RecordedRequest, raw: bytes, state: AppState
     ) -> web.StreamResponse:
         faults = self.faults._for_request(record.number)
         delay = self.latency + sum(f.seconds for f in faults if f.kind == "stall")
@@ -414,26 +388,29 @@ class MockNorthflank:
         allowed, reset, headers = self._limiter.spend()
         terminal = next((f for f in faults if f.kind in TERMINAL_KINDS), None)
         if terminal is None:
-            terminal = self.faults._path_failure(record.raw_path)
+            terminal = self.faults._path_failure(record.raw_path, record.method)
         if terminal is not None and terminal.kind == "endless":
-            return await _endless_response(request, terminal, headers, state)
+            return await endless_response(request, terminal, headers, state)
         if terminal is not None:
-            return _fault_response(request, record, terminal, headers)
+            return fault_response(request, record, terminal, headers)
+        response: web.StreamResponse
         try:
             if not allowed:
                 raise ApiError(429, "Rate limit exceeded", headers={"Retry-After": str(reset)})
-            payload = await self._dispatch(request, record, faults)
+            payload = self._dispatch(record, raw, faults)
         except ApiError as error:
             headers.update(error.headers)
-            return error_response(
+            response = error_response(
                 record.number, error.status, error.message, headers, error.details
             )
-        headers["Content-Type"] = JSON
-        return web.Response(status=200, body=dumps(payload), headers=headers)
+        else:
+            headers["Content-Type"] = JSON
+            response = web.Response(status=200, body=dumps(payload), headers=headers)
+        if self.faults._answer_lost(faults, record.raw_path, record.method):
+            return close_unanswered(request)
+        return response
 
-    async def _dispatch(
-        self, request: web.BaseRequest, record: RecordedRequest, faults: Sequence[Fault]
-    ) -> JSONDict:
+    def _dispatch(self, record: RecordedRequest, raw: bytes, faults: Sequence[Fault]) -> JSONDict:
         """405, 401, 404 in that order, then the route's answer as of ``clock()``."""
         match = ROUTES.find(record.raw_path, record.method)
         if match.route is None and match.allowed:
@@ -445,58 +422,15 @@ class MockNorthflank:
             raise ApiError(404, f"Team {match.team} not found")
         if match.route is None:
             raise ApiError(404, "Not found")
-        body = await request.read() if request.can_read_body else b""
         self._store.apply_due()
         kinds = {f.kind for f in faults}
         call = Call(
             record,
             match.params,
-            body,
+            raw,
             self._store,
             self.default_per_page,
             repeat_cursor="repeat_cursor" in kinds,
             omit_cursor="omit_cursor" in kinds,
         )
         return match.route.handler(call)
-
-
-async def _endless_response(
-    request: web.BaseRequest, fault: Fault, headers: dict[str, str], state: _AppState
-) -> web.StreamResponse:
-    """The fault's status, then its chunk over and over until the connection ends."""
-    assert fault.body is not None
-    headers["Content-Type"] = fault.content_type or JSON
-    response = web.StreamResponse(status=fault.status, headers=headers)
-    await state.endless(request, response, fault.body)
-    return response
-
-
-def _fault_response(
-    request: web.BaseRequest,
-    record: RecordedRequest,
-    fault: Fault,
-    headers: dict[str, str],
-) -> web.StreamResponse:
-    if fault.kind == "drop":
-        transport = request.transport
-        if transport is not None:
-            transport.close()
-        # Writing this to the closed transport makes aiohttp treat the request
-        # as a client disconnect: nothing is sent, nothing is logged as an error.
-        return web.Response()
-    if fault.kind == "redirect":
-        assert fault.location is not None
-        headers["Location"] = fault.location
-        headers["Content-Type"] = "text/plain; charset=utf-8"
-        return web.Response(status=fault.status, body=b"Redirecting", headers=headers)
-    if fault.body is None:
-        message = f"Injected fault: HTTP {fault.status}"
-        response = error_response(record.number, fault.status, message, headers)
-    else:
-        headers["Content-Type"] = fault.content_type or HTML
-        response = web.Response(status=fault.status, body=fault.body, headers=headers)
-    if fault.content_type is not None:
-        response.headers["Content-Type"] = fault.content_type
-    for key, value in fault.headers:
-        response.headers[key] = value
-    return response

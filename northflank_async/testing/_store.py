@@ -1,26 +1,41 @@
-"""The mock's in-memory state: projects, addons, backups, and a timeline of changes.
+"""The mock's in-memory state: projects, addons, backups, restores, and a timeline.
 
 Everything served is a plain JSON dict held here, in serving order. The timeline
 holds changes due at a reading of the mock's clock; ``apply_due`` runs those whose
 time has come, in time order, so a route sees the state as of ``clock()``.
 State that later routes need (restores, say) gets its own field on ``Addon``
 or ``Store``, filled by the mock's ``add_*`` methods and read by a family's routes.
+Mock-side state the API does not serve (which backups are retained, how long each
+phase of a new backup lasts, which runs are to fail) lives here too, never in the
+served dicts. ``_lifecycle`` holds the rules that change it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import math
+import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal
 
-from ._data import BackupSequence
+from ._data import BackupSequence, iso_ms
 from ._http import JSONDict
 
 Change = Callable[[], object]
 """A timed change: called once, with no argument, when it falls due."""
+
+BackupKey = tuple[str, str, str]
+"""(project id, addon id, backup id): one backup."""
+RunKey = tuple[Literal["backup", "restore"], str, str, str]
+"""("backup" or "restore", project id, addon id, its id): one run moving on the clock."""
+Outcome = Literal["completed", "failed"]
+
+FIXED_EPOCH_MS: Final = 1_735_689_600_000
+"""2025-01-01T00:00:00.000Z: the date of a clock's first reading, unless it is real time."""
 
 
 @dataclass(slots=True)
@@ -31,6 +46,8 @@ class Addon:
     backups: list[JSONDict] = field(default_factory=list)
     page_sizes: tuple[int, ...] = ()
     sequence: BackupSequence | None = None
+    restores: list[JSONDict] = field(default_factory=list)
+    """The restores into this addon, in the order started (each with its ``backupId``)."""
 
 
 @dataclass(slots=True)
@@ -48,18 +65,94 @@ def _finite(value: float, what: str) -> float:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class BackupLifecycle:
+    """How a backup or restore the API starts moves on the mock's clock.
+
+    It is ``scheduled`` for ``scheduled`` seconds, then ``in-progress`` for
+    ``in_progress`` seconds, then ends ``outcome`` (``completed`` or ``failed``). An
+    abort makes it ``aborting`` for ``abort`` seconds, then ``aborted``. A run keeps
+    the lifecycle in force when it started.
+    """
+
+    scheduled: float = 1.0
+    in_progress: float = 3.0
+    outcome: Outcome = "completed"
+    abort: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("scheduled", "in_progress", "abort"):
+            if _finite(getattr(self, name), name) < 0:
+                raise ValueError(f"{name} must be >= 0 seconds, got {getattr(self, name)!r}")
+        if self.outcome not in ("completed", "failed"):
+            raise ValueError(f"outcome must be 'completed' or 'failed', got {self.outcome!r}")
+
+
+@dataclass(slots=True)
+class Run:
+    """A backup or restore the API started, moving on the clock until it ends."""
+
+    item: JSONDict
+    """The served dict, changed in place."""
+    lifecycle: BackupLifecycle
+    outcome: Outcome
+    """How it ends unless aborted (``fail_backup``/``fail_restore`` set ``failed``)."""
+
+
 class Store:
     """Projects, addons and backups as the API would serve them, changing on ``clock``."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
-        """An empty store whose timed changes fall due by ``clock``."""
+    def __init__(self, clock: Callable[[], float], *, seed: int = 0) -> None:
+        """An empty store whose timed changes fall due by ``clock``; ``seed`` makes new ids."""
         self.clock = clock
+        self.seed = seed
         self.projects: dict[str, Project] = {}
         self.project_list: list[JSONDict] = []
         self._timeline: list[tuple[float, int, Change]] = []
         self._order = itertools.count()
         self._applying = False
         self._running_at = 0.0
+        self.lifecycle = BackupLifecycle()
+        """The lifecycle of backups and restores started from now on."""
+        self.runs: dict[RunKey, Run] = {}
+        """Backups and restores the API started that have not ended yet."""
+        self.retained: set[BackupKey] = set()
+        self.restores_of: dict[BackupKey, list[JSONDict]] = {}
+        """Every restore of a backup (into any addon), in the order started."""
+        self._ids = itertools.count(1)
+        self._epoch_reading = clock()
+        self._epoch_ms = int(time.time() * 1000) if clock is time.monotonic else FIXED_EPOCH_MS
+
+    # ----------------------------------------------------------------- dates
+
+    def date_ms(self, reading: float) -> int:
+        """The date (epoch milliseconds) the API gives the clock reading ``reading``.
+
+        The clock's reading when the store was made is the wall-clock time then for
+        real time (``time.monotonic``), else 2025-01-01T00:00:00.000Z; one second on
+        the clock is one second of date. ``not_before`` may move every date forward.
+        """
+        return self._epoch_ms + round((reading - self._epoch_reading) * 1000)
+
+    def iso(self, reading: float) -> str:
+        """``date_ms(reading)`` as the API writes times: ``2025-01-01T00:00:05.000Z``."""
+        return iso_ms(self.date_ms(reading))
+
+    def not_before(self, ms: int) -> None:
+        """Move every date forward so that now is ``ms`` or later (dates never go back)."""
+        now = self.date_ms(self.clock())
+        if now < ms:
+            self._epoch_ms += ms - now
+
+    def new_id(self, kind: str, project_id: str, addon_id: str) -> tuple[str, str]:
+        """A fresh ``(id, uid)`` for a new ``kind`` ("backup", "restore") of an addon.
+
+        Deterministic from the seed, the ids and how many were made before; the id is
+        ``<kind>-<12 hex digits>``, the uid a UUID.
+        """
+        text = f"{self.seed}\x00{kind}\x00{project_id}\x00{addon_id}\x00{next(self._ids)}"
+        digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        return f"{kind}-{digest.hex()[:12]}", str(uuid.UUID(bytes=digest, version=4))
 
     # -------------------------------------------------------------- timeline
 

@@ -59,3 +59,28 @@ async def pages(client: Client, path: str, **params: str | int) -> list[dict[str
 async def walk(client: Client, path: str, key: str, **params: str | int) -> list[dict[str, Any]]:
     """Follow cursors from the first page to the last and return every item."""
     return [item for body in await pages(client, path, **params) for item in body["data"][key]]
+
+
+async def send(
+    client: Client, method: str, path: str, body: Any = None, **params: str
+) -> tuple[int, Any]:
+    """``method path`` with ``body`` as JSON (none when None); return (status, parsed JSON)."""
+    async with client.request(method, path, json=body, params=params) as resp:
+        return resp.status, await resp.json()
+
+
+async def start_backup(client: Client, body: Any = None, path: str = BACKUPS) -> dict[str, Any]:
+    """Start a backup with ``body`` (``{}`` when None) on ``path``; return its JSON."""
+    status, answer = await send(client, "POST", path, body if body is not None else {})
+    assert 200 == status, answer
+    assert ["data"] == list(answer)
+    backup: dict[str, Any] = answer["data"]
+    return backup
+
+
+async def get_backup(client: Client, backup_id: str) -> dict[str, Any]:
+    """The backup as ``GET .../backups/{id}`` of the default addon serves it."""
+    status, answer = await send(client, "GET", f"{BACKUPS}/{backup_id}")
+    assert 200 == status, answer
+    backup: dict[str, Any] = answer["data"]
+    return backup

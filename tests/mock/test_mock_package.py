@@ -9,6 +9,7 @@ from pathlib import Path
 import northflank_async.testing as testing
 
 EXPECTED_ALL = [
+    "BackupLifecycle",
     "Fault",
     "FaultKind",
     "FaultPlan",
@@ -63,7 +64,7 @@ def test_submodules_import_each_other_without_cycles() -> None:
 def test_route_families_do_not_know_each_other() -> None:
     """A family of routes imports the route table machinery, never another family."""
     families = {name for name in GRAPH if name.startswith("_routes_")}
-    assert {"_routes_auth", "_routes_backups", "_routes_projects"} == families
+    assert {"_routes_auth", "_routes_backups", "_routes_projects", "_routes_restores"} == families
     for family in families:
         assert set() == GRAPH[family] & families, family
     assert families == GRAPH["_mock"] & families

@@ -118,7 +118,8 @@ async def test_backups_route_serves_the_seed_shape(
         ("/v1/projects/", "Not found"),
         ("/v1/projects/default-project", "Not found"),
         ("/v1/projects/default-project/addons/example-addon", "Not found"),
-        (BACKUPS + "/x", "Not found"),
+        (BACKUPS + "/x", "Backup x not found"),
+        (BACKUPS + "/x/y", "Not found"),
         (TEAM, "Not found"),
         ("/v1/teams/projects", "Not found"),
         (TEAM + "/nowhere", "Not found"),
@@ -137,26 +138,40 @@ async def test_unknown_route_team_or_id_is_404(client: Client, path: str, messag
     assert (404, error_body(1, 404, message)) == await get_json(client, path)
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
-@pytest.mark.parametrize("path", [BACKUPS, "/v1/projects", "/v1/teams/other-team/projects"])
-async def test_method_no_route_serves_is_405(client: Client, method: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        *[
+            (method, path, "GET")
+            for method in ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+            for path in ["/v1/projects", "/v1/teams/other-team/projects"]
+        ],
+        *[(method, BACKUPS, "GET, POST") for method in ["PUT", "DELETE", "PATCH", "OPTIONS"]],
+        ("PUT", BACKUPS + "/x", "DELETE, GET"),
+        ("GET", BACKUPS + "/x/abort", "POST"),
+        ("DELETE", f"/v1/projects/{PROJECT}/addons/{ADDON}/restores", "GET"),
+    ],
+)
+async def test_method_no_route_serves_is_405(
+    client: Client, method: str, path: str, allow: str
+) -> None:
     """A method no route serves on a known path is 405 with ``Allow``, whatever the team."""
     async with client.request(method, path) as resp:
-        assert (405, "GET") == (resp.status, resp.headers["Allow"])
+        assert (405, allow) == (resp.status, resp.headers["Allow"])
         assert error_body(1, 405, f"Method {method} not allowed") == await resp.json()
 
 
 async def test_head_is_405_without_a_body(client: Client) -> None:
-    """HEAD is not served: 405 with ``Allow: GET`` and, as HEAD wants, no body."""
+    """HEAD is not served: 405 with ``Allow`` and, as HEAD wants, no body."""
     async with client.head(BACKUPS) as resp:
-        assert (405, "GET", b"") == (resp.status, resp.headers["Allow"], await resp.read())
+        assert (405, "GET, POST", b"") == (resp.status, resp.headers["Allow"], await resp.read())
 
 
 async def test_405_comes_before_401(mock: MockNorthflank, aiohttp_client: AiohttpClient) -> None:
     """Without a token, a method the path does not serve is still 405, not 401."""
     client = await aiohttp_client(mock.make_app())
-    async with client.post(BACKUPS) as resp:
-        assert (405, "GET") == (resp.status, resp.headers["Allow"])
+    async with client.put(BACKUPS) as resp:
+        assert (405, "GET, POST") == (resp.status, resp.headers["Allow"])
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,121 @@
+"""The server side of the mock's answers: sleeps, endless bodies, faults, cut connections.
+
+What ``MockNorthflank`` sends instead of a route's answer lives here, away from the
+request handling: the per-application state (sleeping requests, endless answers),
+the response of a planned fault, and closing a connection without an answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from ._faults import Fault
+from ._http import HTML, JSON, RecordedRequest, error_response
+
+
+def resolve(waiter: asyncio.Future[None]) -> None:
+    """Wake ``waiter`` unless it is already done."""
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class AppState:
+    """Per-application state: sleeping requests, woken early when the app shuts down,
+    and endless answers, whose connections are cut then."""
+
+    def __init__(self) -> None:
+        self.closing = False
+        self._waiters: set[asyncio.Future[None]] = set()
+        self._streams: set[asyncio.Transport] = set()
+
+    async def sleep(self, seconds: float) -> None:
+        if self.closing or seconds <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        handle = loop.call_later(seconds, resolve, waiter)
+        self._waiters.add(waiter)
+        try:
+            await waiter
+        finally:
+            handle.cancel()
+            self._waiters.discard(waiter)
+
+    async def endless(
+        self, request: web.BaseRequest, response: web.StreamResponse, chunk: bytes
+    ) -> None:
+        """Send ``response``, then ``chunk`` again and again until the connection ends."""
+        transport = request.transport
+        if not isinstance(transport, asyncio.Transport):
+            return  # the connection is already gone
+        self._streams.add(transport)
+        try:
+            await response.prepare(request)
+            while not self.closing:
+                await response.write(chunk)
+        except ConnectionError:
+            pass  # the client went away, or shutdown cut the connection
+        finally:
+            self._streams.discard(transport)
+        # abort(), not close(): close() would wait to flush what a client may never read.
+        transport.abort()
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        self.closing = True
+        for waiter in self._waiters:
+            resolve(waiter)
+        for transport in self._streams:
+            transport.abort()
+
+
+def close_unanswered(request: web.BaseRequest) -> web.StreamResponse:
+    """Close the request's connection without sending a byte of an answer.
+
+    Returns what the handler returns: writing it to the closed transport makes aiohttp
+    treat the request as a client disconnect (nothing is sent, nothing logged as an
+    error). The client sees the connection end, as when a proxy or the network drops it.
+    """
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+    return web.Response()
+
+
+async def endless_response(
+    request: web.BaseRequest, fault: Fault, headers: dict[str, str], state: AppState
+) -> web.StreamResponse:
+    """The fault's status, then its chunk over and over until the connection ends."""
+    assert fault.body is not None
+    headers["Content-Type"] = fault.content_type or JSON
+    response = web.StreamResponse(status=fault.status, headers=headers)
+    await state.endless(request, response, fault.body)
+    return response
+
+
+def fault_response(
+    request: web.BaseRequest,
+    record: RecordedRequest,
+    fault: Fault,
+    headers: dict[str, str],
+) -> web.StreamResponse:
+    """The answer a ``drop``, ``redirect``, ``fail`` or ``bad_json`` fault sends instead."""
+    if fault.kind == "drop":
+        return close_unanswered(request)
+    if fault.kind == "redirect":
+        assert fault.location is not None
+        headers["Location"] = fault.location
+        headers["Content-Type"] = "text/plain; charset=utf-8"
+        return web.Response(status=fault.status, body=b"Redirecting", headers=headers)
+    if fault.body is None:
+        message = f"Injected fault: HTTP {fault.status}"
+        response = error_response(record.number, fault.status, message, headers)
+    else:
+        headers["Content-Type"] = fault.content_type or HTML
+        response = web.Response(status=fault.status, body=fault.body, headers=headers)
+    if fault.content_type is not None:
+        response.headers["Content-Type"] = fault.content_type
+    for key, value in fault.headers:
+        response.headers[key] = value
+    return response
