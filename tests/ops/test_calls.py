@@ -18,7 +18,7 @@ from northflank_async import (
     Restore,
     converter,
 )
-from northflank_async.testing import ManualClock, MockNorthflank
+from northflank_async.testing import ManualClock, MockNorthflank, example_backup
 from tests.conftest import ADDON, PROJECT
 from tests.ops.support import ClockSleep, completed_id, started, stored, writes
 
@@ -269,3 +269,26 @@ async def test_answers_that_are_not_what_the_api_documents(
     with pytest.raises(NotFoundError, match="restore ghost is not among the restores"):
         await ops.restore_backup(PROJECT, ADDON, backup_id)
     assert [1.0, 1.0] == sleep.waits  # looked for three times, a second apart
+
+
+def test_new_fields_round_trip_through_the_converter() -> None:
+    """lastRestore, uid and a Restore come back from converter.unstructure as the API sent them."""
+    raw_backup = {
+        **example_backup(),
+        "uid": "6f1c",
+        "lastRestore": {
+            "restoreTimestamp": "2024-01-02T03:04:05.006Z",
+            "status": "completed",
+            "completedAt": "2024-01-02T03:09:05.006Z",
+        },
+    }
+    raw_restore = {
+        "id": "restore-1",
+        "status": "some-new-status",
+        "restoreTimestamp": "2024-01-02T03:04:05.006Z",
+        "backupId": "backup-1",
+    }
+    assert raw_backup == converter.unstructure(converter.structure(raw_backup, Backup))
+    restore = converter.structure(raw_restore, Restore)
+    assert "some-new-status" == restore.status
+    assert raw_restore == converter.unstructure(restore)

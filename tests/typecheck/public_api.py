@@ -12,13 +12,19 @@ from datetime import datetime
 from northflank_async import (
     AddonBackup,
     Backup,
+    BackupFailedError,
     BackupPage,
     BackupStatus,
+    BackupType,
+    LastRestore,
     NorthflankError,
     NorthflankSession,
     RateLimit,
     RateLimitError,
+    Restore,
+    RestorePage,
     RetryPolicy,
+    WaitTimeoutError,
     converter,
 )
 
@@ -48,6 +54,27 @@ async def audit() -> None:
         print(wait)
     except NorthflankError as error:
         print(error)
+
+
+async def act(nf: NorthflankSession) -> None:
+    """Acting on backups, typed as a user writes it."""
+    try:
+        backup: Backup = await nf.create_backup(
+            "default-project", "example-addon", backup_type=BackupType.DUMP, wait=True
+        )
+    except BackupFailedError as error:
+        print(error.status, error.backup)
+        return
+    except WaitTimeoutError as error:
+        print(error.last, error.timeout)
+        return
+    last: LastRestore | None = backup.last_restore
+    restore: Restore = await nf.restore_backup("default-project", "example-addon", backup.id)
+    async for state in nf.watch_restore("default-project", "example-addon", backup.id, restore.id):
+        print(state.status, last)
+    pages: RestorePage = await nf.get_restore_page("default-project", "example-addon")
+    print(pages.restores)
+    await nf.delete_backup("default-project", "example-addon", backup.id)
 
 
 def structure(raw: dict[str, object]) -> Backup:
