@@ -114,7 +114,6 @@ class Transport:
     def _client(self) -> aiohttp.ClientSession:
         if self._closed:
             raise SessionClosedError("the NorthflankSession is closed")
-        self.check_loop()
         if self._http is None:
             connector = aiohttp.TCPConnector(limit=max(self._max_concurrency, 10))
             # The environment's proxy is looked up here (see _proxy), not by aiohttp's
@@ -145,6 +144,7 @@ class Transport:
 
     def open(self) -> None:
         """Create the owned aiohttp session now (it needs a running event loop)."""
+        self.check_loop()
         self._client()
 
     def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
@@ -232,7 +232,7 @@ class Transport:
         started = time.perf_counter()
         of = f"attempt {attempt} of {self.retry.max_attempts}"
         limit = self.max_response_size
-        shown = self.shown(url)
+        self.check_loop()  # before the semaphore, which is bound to the first loop too
         try:
             with _Interruptible(self, method, url, "mid-request"):
                 async with self._semaphore:
@@ -254,14 +254,16 @@ class Transport:
                     ) as response:
                         body = await _read_bounded(response, limit)
         except TimeoutError as exc:
-            _log_attempt(method, shown, "timeout", attempt, started)
+            self._log_attempt(method, url, "timeout", attempt, started)
+            shown = self.shown(url)
             failure = APITimeoutError(
                 f"{method} {shown}: no complete answer within {self._timeout_seconds:g} s ({of})",
                 url=str(url),
                 sent=not isinstance(exc, aiohttp.ConnectionTimeoutError),
             )
         except aiohttp.ClientError as exc:
-            _log_attempt(method, shown, type(exc).__name__, attempt, started)
+            self._log_attempt(method, url, type(exc).__name__, attempt, started)
+            shown = self.shown(url)
             reason = str(exc) if isinstance(exc, _Lost) else f"{type(exc).__name__}: {exc}"
             failure = APIConnectionError(
                 f"{method} {shown}: {scrub(reason, self.secrets)} ({of})",
@@ -272,17 +274,32 @@ class Transport:
                 ),
             )
         else:
-            _log_attempt(method, shown, response.status, attempt, started)
+            self._log_attempt(method, url, response.status, attempt, started)
             if body is not None:
                 return Answer(response.status, response.headers, body, response.reason or "")
             failure = ResponseTooLargeError(
-                f"{method} {shown}: the {response.status} answer is larger than "
+                f"{method} {self.shown(url)}: the {response.status} answer is larger than "
                 f"max_response_size ({limit:,} bytes); stopped reading it",
                 url=str(url),
                 status=response.status,
                 limit=limit,
             )
         raise failure  # outside the except blocks: nothing of aiohttp's is chained
+
+    def _log_attempt(
+        self, method: str, url: URL, outcome: int | str, attempt: int, started: float
+    ) -> None:
+        """The DEBUG line for one request: its URL, status (or failure), attempt and time.
+
+        The URL is shortened and scrubbed only when the line is logged, so a request
+        that succeeds without DEBUG logging pays for none of it.
+        """
+        if logger.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            shown = self.shown(url)
+            logger.debug(
+                "%s %s -> %s (attempt %d, %.1f ms)", method, shown, outcome, attempt, elapsed
+            )
 
     async def request(
         self,
@@ -297,7 +314,6 @@ class Transport:
         ``retryable`` says which failures are safe to send again; a read repeats any
         transient one. Raises the matching :class:`NorthflankError`.
         """
-        self.check_loop()
         attempt = 0
         while True:
             attempt += 1
@@ -416,13 +432,6 @@ async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes |
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _log_attempt(method: str, url: str, outcome: int | str, attempt: int, started: float) -> None:
-    """The DEBUG line for one request: its URL, status (or failure), attempt and time."""
-    if logger.isEnabledFor(logging.DEBUG):
-        elapsed = (time.perf_counter() - started) * 1000
-        logger.debug("%s %s -> %s (attempt %d, %.1f ms)", method, url, outcome, attempt, elapsed)
 
 
 def _reason(failure: NorthflankError) -> str:
