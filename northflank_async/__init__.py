@@ -17,6 +17,7 @@ from ._errors import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    DownloadError,
     EventLoopError,
     NorthflankError,
     NotFoundError,
@@ -29,6 +30,7 @@ from ._errors import (
     SessionClosedError,
     WaitTimeoutError,
 )
+from ._health import BackupHealth
 from ._models import (
     AdditionalDestination,
     Addon,
@@ -71,6 +73,7 @@ __all__ = [
     "Backup",
     "BackupConfig",
     "BackupFailedError",
+    "BackupHealth",
     "BackupPage",
     "BackupSource",
     "BackupSourceType",
@@ -81,6 +84,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DestinationType",
+    "DownloadError",
     "EventLoopError",
     "LastRestore",
     "NorthflankError",

@@ -16,6 +16,7 @@ __all__ = [
     "ABORT_RESTORE",
     "BACKUP",
     "BACKUPS",
+    "DOWNLOAD_LINK",
     "RESTORE",
     "RESTORES",
     "RETAIN",
@@ -40,6 +41,8 @@ ABORT = BACKUP + "/abort"
 RETAIN = BACKUP + "/retain"
 RESTORE = BACKUP + "/restore"
 ABORT_RESTORE = BACKUP + "/abort-restore"
+#: ``GET .../backups/{backupId}/download-link``: a temporary link to the backup's file.
+DOWNLOAD_LINK = BACKUP + "/download-link"
 
 
 def backup_restores(backup_id: str) -> ListEndpoint[Restore, RestorePage]:

@@ -14,7 +14,8 @@ import attrs
 from yarl import URL
 
 from ._checks import check_max_items, path_segment
-from ._errors import NorthflankError, redact
+from ._convert import structure_one
+from ._errors import NorthflankError, ResponseValidationError, display_url, redact, safe_repr
 from ._models import Page
 from ._pagination import ListEndpoint, PageQuery, iter_items, walk_pages
 from ._transport import Transport
@@ -92,4 +93,27 @@ class Client:
             return endpoint.parse(data, rate_limit, url)
         except NorthflankError as error:
             redact(error, self.transport.secrets)  # a message may quote the server's data
+            raise
+
+    def data(self, answer: Any, method: str, url: URL) -> dict[str, Any]:
+        """The ``data`` object of an answer, or ResponseValidationError (scrubbed)."""
+        inner = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(inner, dict):
+            error = ResponseValidationError(
+                f"{method} {display_url(url)}: the answer has no data object: {safe_repr(answer)}",
+                url=str(url),
+                path="data",
+            )
+            redact(error, self.transport.secrets)
+            raise error
+        return inner
+
+    def one(self, answer: Any, tp: type[T], method: str, url: URL) -> T:
+        """The model in an answer's ``data``, or ResponseValidationError naming the bad value."""
+        try:
+            return structure_one(
+                self.data(answer, method, url), tp, url=str(url), path="data", method=method
+            )
+        except NorthflankError as error:
+            redact(error, self.transport.secrets)
             raise

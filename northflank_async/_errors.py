@@ -20,7 +20,8 @@
     ├── SessionClosedError (RuntimeError)    the NorthflankSession was closed under a walk
     ├── EventLoopError (RuntimeError)        the session was used from a second event loop
     ├── BackupFailedError                    a waited-for backup or restore did not complete
-    └── WaitTimeoutError (TimeoutError)      a wait ran out of time (.last: the state seen)
+    ├── WaitTimeoutError (TimeoutError)      a wait ran out of time (.last: the state seen)
+    └── DownloadError                        a backup's bytes could not be fetched whole and verified
 
 Messages name the request URL (long query values shortened; ``url`` keeps it whole) and
 what was wrong. The API token never appears in a message, an exception's arguments, or
@@ -46,6 +47,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "DownloadError",
     "EventLoopError",
     "NorthflankError",
     "NotFoundError",
@@ -322,6 +324,35 @@ class WaitTimeoutError(NorthflankError, TimeoutError):
         super().__init__(message)
         self.last = last
         self.timeout = timeout
+
+
+class DownloadError(NorthflankError):
+    """A backup download that could not be completed and verified.
+
+    Raised when the bytes received do not add up to what the storage host announced
+    (``Content-Length``, or the total of ``Content-Range``) or to the backup's
+    ``config.size``; when the storage host refuses the link (even a fresh one), answers
+    with an error, or redirects somewhere a download may not go; and when the
+    connection kept dropping past the session's ``RetryPolicy``. Nothing is left on
+    disk. ``url`` is the storage host and path only: the link's query string is a
+    credential, and never appears here. ``expected`` (None when unknown) and
+    ``received`` count bytes; ``status`` is the storage host's last status, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        expected: int | None = None,
+        received: int = 0,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.expected = expected
+        self.received = received
+        self.status = status
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

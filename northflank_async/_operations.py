@@ -12,8 +12,6 @@ from collections.abc import AsyncGenerator, Awaitable, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any, TypeVar
 
-from yarl import URL
-
 from ._backup_args import generated_name, new_backup_body, source_query
 from ._backups import (
     ABORT,
@@ -27,14 +25,10 @@ from ._backups import (
     one_backup_ids,
 )
 from ._client import Client
-from ._convert import structure_one
 from ._errors import (
-    NorthflankError,
     NotFoundError,
     ResponseValidationError,
     display_url,
-    redact,
-    safe_repr,
 )
 from ._models import (
     AdditionalDestination,
@@ -63,29 +57,6 @@ class BackupOperations:
     _client: Client
 
     # -- helpers --------------------------------------------------------------------------
-
-    def _data(self, data: Any, method: str, url: URL) -> Any:
-        """The ``data`` object of an answer, or ResponseValidationError (scrubbed)."""
-        inner = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(inner, dict):
-            error = ResponseValidationError(
-                f"{method} {display_url(url)}: the answer has no data object: {safe_repr(data)}",
-                url=str(url),
-                path="data",
-            )
-            redact(error, self._client.transport.secrets)
-            raise error
-        return inner
-
-    def _one(self, data: Any, tp: type[T], method: str, url: URL) -> T:
-        """The model in an answer's ``data``, or ResponseValidationError naming the bad value."""
-        try:
-            return structure_one(
-                self._data(data, method, url), tp, url=str(url), path="data", method=method
-            )
-        except NorthflankError as error:
-            redact(error, self._client.transport.secrets)
-            raise
 
     def _every(
         self,
@@ -137,7 +108,7 @@ class BackupOperations:
         """One backup, with ``last_restore`` when it was ever restored."""
         url = self._client.url(BACKUP, one_backup_ids(project_id, addon_id, backup_id), team_id)
         data, _ = await self._client.transport.get_json(url)
-        return self._one(data, Backup, "GET", url)
+        return self._client.one(data, Backup, "GET", url)
 
     async def create_backup(
         self,
@@ -187,7 +158,9 @@ class BackupOperations:
             return max(mine, key=lambda b: b.created_at) if mine else NOT_DONE
 
         outcome = await write_once(self._client.transport, "POST", url, json=body, settle=settle)
-        backup = outcome.data if outcome.settled else self._one(outcome.data, Backup, "POST", url)
+        backup = (
+            outcome.data if outcome.settled else self._client.one(outcome.data, Backup, "POST", url)
+        )
         assert isinstance(backup, Backup)
         if wait:
             return await self.wait_for_backup(
@@ -270,7 +243,7 @@ class BackupOperations:
         if outcome.settled:
             restore = outcome.data
         else:
-            restore_id = self._data(outcome.data, "POST", url).get("restoreId")
+            restore_id = self._client.data(outcome.data, "POST", url).get("restoreId")
             if not isinstance(restore_id, str) or not restore_id:
                 raise ResponseValidationError(
                     f"POST {display_url(url)}: the answer has no restoreId",

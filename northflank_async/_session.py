@@ -20,7 +20,9 @@ from ._backups import BACKUPS, backup_ids
 from ._checks import CONTROL, is_int, path_segment
 from ._client import Client
 from ._config import resolve_base_url, resolve_token
+from ._download import BackupDownloads
 from ._errors import ConfigurationError, secret_forms
+from ._health import BackupHealthChecks
 from ._models import (
     Addon,
     AddonBackup,
@@ -43,7 +45,7 @@ from ._version import __version__
 __all__ = ["NorthflankSession"]
 
 
-class NorthflankSession(BackupOperations, RestoreListing):
+class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, BackupHealthChecks):
     """An async client of the Northflank API with one connection pool.
 
     Use it as ``async with NorthflankSession() as nf:``, or call ``await nf.close()``.

@@ -1,11 +1,17 @@
-"""The team-wide stream: every backup of many addons, through a bounded pool of addon walks."""
+"""The team-wide stream: every backup of many addons, through a bounded pool of addon walks.
+
+Both ``stream_backups`` and the health check (``_health``) build on one internal
+stream of :data:`AddonEvent` s (:func:`addon_events`): the pages of each addon's walk
+as they arrive, and, when asked for, the end of each walk (with the error that ended
+it, if one did), so a consumer learns when an addon is done.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Iterable
 from contextlib import aclosing
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import attrs
 
@@ -24,7 +30,16 @@ from ._models import AddonBackup, Backup
 from ._pagination import PageQuery
 from ._projects import ADDONS, PROJECTS
 
-__all__ = ["SkipCallback", "stream_backups"]
+__all__ = [
+    "SKIPPABLE",
+    "AddonEvent",
+    "SkipCallback",
+    "WalkEnd",
+    "WalkPage",
+    "addon_events",
+    "check_scope",
+    "stream_backups",
+]
 
 #: Called as ``on_skip(project_id, addon_id, error)`` for an addon skipped on error;
 #: ``addon_id`` is None when the project's addons could not be listed at all.
@@ -38,12 +53,29 @@ SKIPPABLE = (NotFoundError, PermissionDeniedError, ResponseValidationError, Pagi
 
 
 @attrs.frozen
-class _Batch:
-    """One page of one addon's backups, as a walk hands it to the consumer."""
+class WalkPage:
+    """One non-empty page of one addon's backups, as a walk hands it to the consumer."""
 
     project_id: str
     addon_id: str
     backups: list[Backup]
+
+
+@attrs.frozen
+class WalkEnd:
+    """The end of one addon's walk, after its last page.
+
+    ``error`` is the failure that concerned this addon only (one of :data:`SKIPPABLE`)
+    and stopped its walk early; None when every page was read.
+    """
+
+    project_id: str
+    addon_id: str
+    error: NorthflankError | None = None
+
+
+#: What :func:`addon_events` yields.
+AddonEvent: TypeAlias = WalkPage | WalkEnd
 
 
 @attrs.frozen
@@ -54,6 +86,36 @@ class _Failed:
 
 
 _DONE = object()
+
+
+def check_scope(
+    project_id: str | None,
+    addon_ids: Iterable[str] | None,
+    team_id: str | None,
+    concurrency: int,
+) -> list[str] | None:
+    """The addon ids to walk (each once, in the order given; None: discover them).
+
+    Raises ValueError for a bad argument, before any request: ``addon_ids`` as one
+    string or without ``project_id``, an id that is not one path segment, a
+    ``concurrency`` that is not an int >= 1.
+    """
+    if isinstance(addon_ids, str):
+        raise ValueError(f"addon_ids must be a list of ids, not the string {addon_ids!r}")
+    # Each addon once, in the order given.
+    ids = None if addon_ids is None else list(dict.fromkeys(addon_ids))
+    if ids is not None:
+        if project_id is None:
+            raise ValueError("addon_ids needs the project_id they belong to")
+        for addon_id in ids:
+            path_segment("addon_id", addon_id)
+    if project_id is not None:
+        path_segment("project_id", project_id)
+    if team_id is not None:
+        path_segment("team_id", team_id)
+    if not is_int(concurrency) or concurrency < 1:
+        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    return ids
 
 
 async def _addresses(
@@ -116,21 +178,7 @@ def stream_backups(
     on_skip: SkipCallback | None = None,
 ) -> AsyncGenerator[AddonBackup, None]:
     """See ``NorthflankSession.stream_backups``; arguments are checked here, at the call."""
-    if isinstance(addon_ids, str):
-        raise ValueError(f"addon_ids must be a list of ids, not the string {addon_ids!r}")
-    # Each addon once, in the order given.
-    ids = None if addon_ids is None else list(dict.fromkeys(addon_ids))
-    if ids is not None:
-        if project_id is None:
-            raise ValueError("addon_ids needs the project_id they belong to")
-        for addon_id in ids:
-            path_segment("addon_id", addon_id)
-    if project_id is not None:
-        path_segment("project_id", project_id)
-    if team_id is not None:
-        path_segment("team_id", team_id)
-    if not is_int(concurrency) or concurrency < 1:
-        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    ids = check_scope(project_id, addon_ids, team_id, concurrency)
     if on_error not in ("raise", "skip"):
         raise ValueError(f'on_error must be "raise" or "skip", got {on_error!r}')
     query = PageQuery(per_page)  # checks per_page; every walk of the stream uses it
@@ -142,21 +190,58 @@ def stream_backups(
             on_skip(project, addon, error)
 
     report = skip if on_error == "skip" else None
-    addresses = _addresses(client, project_id, ids, team_id, query, report)
-    return _stream(client, addresses, team_id, concurrency, query, report)
+    events = addon_events(client, project_id, ids, team_id, concurrency, query, skip=report)
+    return _backups(events)
 
 
-async def _stream(
+async def _backups(
+    events: AsyncGenerator[AddonEvent, None],
+) -> AsyncGenerator[AddonBackup, None]:
+    """Each backup of each page, with the project and addon it belongs to."""
+    async with aclosing(events):
+        async for event in events:
+            assert isinstance(event, WalkPage)  # no WalkEnd: ends were not asked for
+            for backup in event.backups:
+                yield AddonBackup(event.project_id, event.addon_id, backup)
+
+
+def addon_events(
+    client: Client,
+    project_id: str | None,
+    addon_ids: list[str] | None,
+    team_id: str | None,
+    concurrency: int,
+    query: PageQuery,
+    *,
+    skip: SkipCallback | None = None,
+    ends: bool = False,
+) -> AsyncGenerator[AddonEvent, None]:
+    """The pages of every addon in scope, ``concurrency`` walks at once (arguments checked).
+
+    With ``ends``, a :class:`WalkEnd` follows each addon's last page, and a failure
+    that concerns one addon only (:data:`SKIPPABLE`) ends that addon's walk with it as
+    ``error`` while the other walks go on. Without ``ends``, such a failure is passed
+    to ``skip`` (then the walks go on) or, without ``skip``, ends the stream. A
+    project whose addons cannot be listed goes to ``skip`` if given, else ends the
+    stream (its addons are unknown, so no walk could report it). Anything else that
+    fails (401, 429, the network, 5xx) always ends the stream.
+    """
+    addresses = _addresses(client, project_id, addon_ids, team_id, query, skip)
+    return _events(client, addresses, team_id, concurrency, query, skip, ends)
+
+
+async def _events(
     client: Client,
     addresses: AsyncGenerator[tuple[str, str], None],
     team_id: str | None,
     concurrency: int,
     query: PageQuery,
     skip: SkipCallback | None,
-) -> AsyncGenerator[AddonBackup, None]:
-    # Each slot of the queue holds one page; a consumer that stops reading stops the
-    # walks once it is full, so memory stays near `concurrency` pages.
-    queue: asyncio.Queue[_Batch | _Failed | object] = asyncio.Queue(maxsize=concurrency)
+    ends: bool,
+) -> AsyncGenerator[AddonEvent, None]:
+    # Each slot of the queue holds one page (or one end); a consumer that stops reading
+    # stops the walks once it is full, so memory stays near `concurrency` pages.
+    queue: asyncio.Queue[AddonEvent | _Failed | object] = asyncio.Queue(maxsize=concurrency)
     lock = asyncio.Lock()
 
     async def next_address() -> tuple[str, str] | None:
@@ -169,18 +254,24 @@ async def _stream(
         async with aclosing(pages):
             async for page in pages:
                 if page.backups:
-                    await queue.put(_Batch(project, addon, page.backups))
+                    await queue.put(WalkPage(project, addon, page.backups))
 
     async def worker() -> None:
         try:
             while (address := await next_address()) is not None:
                 project, addon = address
+                failure: NorthflankError | None = None
                 try:
                     await walk(project, addon)
                 except SKIPPABLE as error:
-                    if skip is None:
+                    if ends:
+                        failure = error
+                    elif skip is None:
                         raise
-                    skip(project, addon, error)
+                    else:
+                        skip(project, addon, error)
+                if ends:
+                    await queue.put(WalkEnd(project, addon, failure))
         except Exception as error:
             await queue.put(_Failed(error))
         else:
@@ -196,9 +287,8 @@ async def _stream(
             elif isinstance(item, _Failed):
                 raise item.error
             else:
-                assert isinstance(item, _Batch)
-                for backup in item.backups:
-                    yield AddonBackup(item.project_id, item.addon_id, backup)
+                assert isinstance(item, WalkPage | WalkEnd)
+                yield item
     finally:
         for task in workers:
             task.cancel()

@@ -9,6 +9,9 @@
 - :meth:`Transport.request`: the retry loop over the session's :class:`RetryPolicy`,
   waiting for rate-limit budget first; each call says which failures are safe to
   repeat (a read: any transient one).
+
+Downloads open their requests to a storage host with :meth:`Transport.storage_get`:
+the same pool (never the API's headers), no concurrency slot, no total timeout.
 """
 
 from __future__ import annotations
@@ -77,11 +80,17 @@ class Transport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timeout_seconds = timeout
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=timeout)
+        # A download may take an hour: no total, but ``timeout`` to connect and between bytes.
+        self._storage_timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeout, sock_read=timeout
+        )
         self.retry = retry
         self._max_concurrency = max_concurrency
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._http = session
         self._owns_http = session is None
+        # The pool for storage hosts when the session passed in sends default headers.
+        self._storage_http: aiohttp.ClientSession | None = None
         self._closed = False
         self._closed_event = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -177,11 +186,14 @@ class Transport:
                 await self._shut()
             elif loop.is_running():  # a loop in another thread: close the pool there
                 await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._shut(), loop))
-            elif self._http is not None and self._owns_http:
+            else:
                 # That loop has stopped: nothing of its can be awaited any more. The
-                # session is detached, so it is closed rather than reported as leaked;
-                # its idle sockets go with the garbage collector, as they would have.
-                self._http.detach()
+                # sessions are detached, so they are closed rather than reported as
+                # leaked; their idle sockets go with the garbage collector, as they would have.
+                if self._http is not None and self._owns_http:
+                    self._http.detach()
+                if self._storage_http is not None:
+                    self._storage_http.detach()
         finally:
             self._closed_event.set()
 
@@ -199,6 +211,8 @@ class Transport:
             await asyncio.wait(tasks)
         if self._http is not None and self._owns_http:
             await self._http.close()
+        if self._storage_http is not None:
+            await self._storage_http.close()
 
     async def sleep(self, seconds: float, method: str, url: URL) -> None:
         """Sleep with the policy's sleep before a request; closing the session cuts it short."""
@@ -348,6 +362,57 @@ class Transport:
     async def get_json(self, url: URL) -> tuple[Any, RateLimit | None]:
         """GET ``url``: its parsed JSON body and rate limit, retried as a read."""
         return await self.request("GET", url)
+
+    # -- requests to a storage host (downloads) -------------------------------------------
+
+    def interruptible(self, method: str, url: URL, when: str) -> _Interruptible:
+        """A ``with`` block that closing the session ends with :class:`SessionClosedError`.
+
+        ``url`` is what its message shows: pass it without a query that holds a credential.
+        """
+        return _Interruptible(self, method, url, when)
+
+    def _storage_client(self) -> aiohttp.ClientSession:
+        """The pool for storage hosts: the session's own, unless it would add headers.
+
+        A session passed in may carry default headers (the user's ``Authorization``) or
+        a default ``auth``, which it would send to any host; downloads then go through
+        a bare pool of the SDK's own (closed with the session), with that session's
+        ``trust_env``.
+        """
+        http = self._client()
+        if self._owns_http or not (http.headers or http.auth is not None):
+            return http
+        if self._storage_http is None:
+            self._storage_http = aiohttp.ClientSession(trust_env=http.trust_env)
+        return self._storage_http
+
+    async def storage_get(
+        self, url: URL, headers: Mapping[str, str], *, shown: URL
+    ) -> aiohttp.ClientResponse:
+        """Open ``GET url`` on a storage host; the caller reads the body and releases it.
+
+        Unlike API requests it takes no concurrency slot and spends no rate-limit
+        budget, sends only ``headers`` (never the API's), follows no redirect, leaves
+        the body as stored (no decompression), and has no total timeout: the session's
+        timeout bounds connecting and each wait for bytes. ``shown`` (the URL without
+        its query, a credential) names the request if the session is closed meanwhile.
+        aiohttp's errors go to the caller, which resumes after them.
+        """
+        self.check_loop()
+        with _Interruptible(self, "GET", shown, "mid-download"):
+            http = self._storage_client()
+            proxy, proxy_auth = self._proxy(url)
+            return await http.get(
+                url,
+                headers=headers,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
+                allow_redirects=False,
+                raise_for_status=False,
+                auto_decompress=False,
+                timeout=self._storage_timeout,
+            )
 
 
 class _Interruptible:

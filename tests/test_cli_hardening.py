@@ -16,9 +16,7 @@ from tests.cli_support import BACKUPS_ARGS, cli, connect
 from tests.conftest import ADDON, PROJECT
 
 SECRET = "s3cret-t0ken"
-COMMANDS = (
-    "(choose from 'get', 'list', 'backup', 'delete', 'abort', 'retain', 'restore', 'demo', 'mock')"
-)
+COMMANDS = "(choose from 'get', 'list', 'backup', 'delete', 'abort', 'retain', 'restore', 'download', 'check', 'demo', 'mock')"
 
 
 def error_body(message: str) -> str:

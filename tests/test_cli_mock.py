@@ -71,18 +71,23 @@ async def test_demo_streams_a_generated_addon_and_summarises_it() -> None:
 
     lines = result.out.splitlines()
     blank = lines.index("")
+    check = lines.index("", blank + 1)  # then the health check's table (tests/test_cli_check.py)
     assert 0 == result.code
     assert "ID NAME STATUS CREATED COMPLETED SIZE SOURCE COMPRESSION" == " ".join(lines[0].split())
     assert [b.id for b in backups] == [line.split()[0] for line in lines[1:blank]]
-    assert summary_lines(backups) == [" ".join(line.split()) for line in lines[blank + 1 :]]
+    assert summary_lines(backups) == [" ".join(line.split()) for line in lines[blank + 1 : check]]
     assert ALL_STATUSES == {str(b.status) for b in backups}
     assert re.fullmatch(
         r"A fake Northflank API \(MockNorthflank\) is serving a generated team on "
         r"http://127\.0\.0\.1:\d+\.\n"
         rf"Streaming every backup of addon {re.escape(addon)} of project-1, 50 per page, "
         r"through NorthflankSession\.list_backup_pages:\n\n\n"
-        r"60 backups in 2 pages, \d+\.\d\d s in all\. "
-        r"Next: `northflank-async mock serve` runs this fake API for your own client\.\n",
+        r"60 backups in 2 pages\.\n\n"
+        r"Checking the backups of a fake team .*:\n\n"
+        r"\d+ of \d+ addons unhealthy \(max age 26 h, window 7 days\)\n\n"
+        r"\d+\.\d\d s in all\. Next: `northflank-async check backups` checks your own team "
+        r"\(exit code 3 when an addon is unhealthy\); `northflank-async mock serve` runs this "
+        r"fake API for your own client \(--realistic: this team\)\.\n",
         result.err,
     ), result.err
 

@@ -193,13 +193,16 @@ def register(commands: Commands) -> None:
         "backup",
         handler=_get_backup,
         parents=one,
-        help="Print one backup (with 'restores': its restores).",
+        help="Print one backup (with 'restores': its restores; 'download': a download link).",
         details="Prints the backup, with lastRestore once it was restored. "
         "'get addon backup restores --help' tells of its restores.",
     )
     _ids(sub, "projectId", "addonId", "backupId", required=False)
     ids = "--projectId ID --addonId ID --backupId ID"
-    sub.usage = f"%(prog)s [options] {ids}\n       %(prog)s restores [options] {ids}"
+    sub.usage = (
+        f"%(prog)s [options] {ids}\n       %(prog)s restores [options] {ids}"
+        f"\n       %(prog)s download [options] {ids}"
+    )
     checked = _needs(sub, _get_backup, "project_id", "addon_id", "backup_id")
     sub.set_defaults(handler=checked, prog=sub.prog)
     _leaf(

@@ -23,7 +23,7 @@ from .._config import TOKEN_VARIABLES
 from .._errors import ConfigurationError, NorthflankError
 from .._log import logger
 from .._version import __version__
-from . import _actions, _listing, _mock
+from . import _actions, _check, _download, _listing, _mock
 from ._common import (
     API_ERROR,
     BROKEN_PIPE,
@@ -44,6 +44,8 @@ __all__ = ["FAMILIES", "build_parser", "main", "run"]
 FAMILIES: tuple[Callable[[Commands], None], ...] = (
     _listing.register,
     _actions.register,
+    _download.register,
+    _check.register,
     _mock.register,
 )
 

@@ -27,6 +27,7 @@ __all__ = [
     "OK",
     "PARTIAL",
     "PROG",
+    "UNHEALTHY",
     "USAGE",
     "Commands",
     "Console",
@@ -50,6 +51,8 @@ PROG = "northflank-async"
 OK, API_ERROR, USAGE, INTERRUPTED, BROKEN_PIPE = 0, 1, 2, 130, 141
 #: Done, but some of it was skipped (``--skip-errors``): the output is complete without it.
 PARTIAL = 4
+#: Done, and the check found something wrong (``check backups``: an addon is unhealthy).
+UNHEALTHY = 3
 
 
 class UsageError(Exception):
@@ -297,16 +300,20 @@ def seconds(text: str) -> float:
     return value
 
 
-def common_options() -> Parser:
-    """The options every command that calls the API shares: output, chattiness, where and who."""
+def common_options(*, output: bool = True) -> Parser:
+    """The options every command that calls the API shares: output, chattiness, where and who.
+
+    ``output=False`` leaves out ``-o``, for a command whose output is not an API object.
+    """
     parser = Parser(add_help=False)
-    parser.add_argument(
-        "-o",
-        "--output",
-        choices=FORMATS,
-        default="json",
-        help="output format (default json; yaml needs PyYAML)",
-    )
+    if output:
+        parser.add_argument(
+            "-o",
+            "--output",
+            choices=FORMATS,
+            default="json",
+            help="output format (default json; yaml needs PyYAML)",
+        )
     parser.add_argument(
         "--verbose", action="store_true", help="log every request on stderr; tracebacks on errors"
     )

@@ -1,7 +1,8 @@
 """The fake-API commands: ``demo`` and ``mock serve``.
 
 ``demo`` runs the SDK against MockNorthflank in this process and summarises what it
-streamed (:class:`Summary`); ``mock serve`` serves MockNorthflank to other clients until
+streamed (:class:`Summary`), then checks the backups of a realistic fake team and ends
+with the check's table; ``mock serve`` serves MockNorthflank to other clients until
 SIGINT or SIGTERM. :mod:`northflank_async.testing` is imported only when one of them runs.
 """
 
@@ -15,12 +16,14 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
 from typing import Any, TextIO
 
 from .._config import is_loopback
 from .._models import Backup, BackupStatus
 from .._pagination import MAX_PER_PAGE
 from .._session import NorthflankSession
+from ._check import health_table, summary
 from ._common import (
     OK,
     PROG,
@@ -68,7 +71,8 @@ def register(commands: Commands) -> None:
     demo = commands.top(
         "demo",
         _demo,
-        help="Stream the backups of a fake addon through the SDK: no token, no network.",
+        help="Stream the backups of a fake addon through the SDK, then check a fake team's "
+        "backups: no token, no network.",
     )
     # Every value is checked when parsed, so nothing is printed before a usage error.
     demo.add_argument(
@@ -99,7 +103,17 @@ def register(commands: Commands) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
     serve.add_argument("--port", type=port, default=8080, help="default 8080; 0: a free port")
     serve.add_argument(
-        "--backups", type=whole_number, default=250, metavar="N", help="per addon, default 250"
+        "--backups",
+        type=whole_number,
+        default=250,
+        metavar="N",
+        help="per addon, default 250 (not with --realistic)",
+    )
+    serve.add_argument(
+        "--realistic",
+        action="store_true",
+        help="serve a team whose addons' backups are a realistic mix (fresh, stale, failing, "
+        "empty, unreadable) for `check backups`, instead of generated ones",
     )
     serve.add_argument("--token", default="nf-test-token", help="the token to accept")
     serve.add_argument("--latency", type=seconds, default=0.0, help="seconds per request")
@@ -172,11 +186,39 @@ async def _demo(args: argparse.Namespace, console: Console) -> int:
                 Summary(console.stdout),
             ]
             await emit(page_batches(pages), writers, progress)
+    console.note(f"\n{progress.items} backups in {progress.units} pages.")
+    await _demo_check(args, console)
     console.note(
-        f"\n{progress.items} backups in {progress.units} pages, {time.perf_counter() - started:.2f} s "
-        f"in all. Next: `{PROG} mock serve` runs this fake API for your own client."
+        f"\n{time.perf_counter() - started:.2f} s in all. Next: `{PROG} check backups` checks "
+        f"your own team (exit code 3 when an addon is unhealthy); `{PROG} mock serve` runs "
+        "this fake API for your own client (--realistic: this team)."
     )
     return OK
+
+
+#: The limits the demo checks by: those of ``check backups`` by default.
+_DEMO_MAX_AGE, _DEMO_WINDOW = timedelta(hours=26), timedelta(days=7)
+
+
+async def _demo_check(args: argparse.Namespace, console: Console) -> None:
+    """Check the backups of a realistic fake team and print the check's table.
+
+    Some of its addons are unhealthy on purpose; the demo still exits 0.
+    """
+    from ..testing import MockNorthflank
+
+    async with MockNorthflank(latency=args.latency) as mock:
+        mock.generate_realistic_team()
+        console.note(
+            "\nChecking the backups of a fake team with NorthflankSession.check_backups "
+            f"(as `{PROG} check backups` does); some of its addons are unhealthy on purpose:"
+        )
+        async with NorthflankSession(mock.token, base_url=mock.base_url) as nf:
+            checks = nf.check_backups(max_age=_DEMO_MAX_AGE, window=_DEMO_WINDOW)
+            results = [health async for health in checks]
+    console.stdout.write("\n" + health_table(results, _DEMO_WINDOW))
+    console.stdout.flush()
+    console.note("\n" + summary(results, _DEMO_MAX_AGE, _DEMO_WINDOW))
 
 
 @contextlib.contextmanager
@@ -209,7 +251,24 @@ async def _mock_serve(args: argparse.Namespace, console: Console) -> int:
             "known token; add --allow-non-loopback to serve it to other machines anyway"
         )
     mock = MockNorthflank(token=args.token, latency=args.latency, rate_limit=args.rate_limit)
-    mock.generate_team(projects=2, addons_per_project=3, backups_per_addon=args.backups)
+    if args.realistic:
+        kinds = mock.generate_realistic_team()
+        projects = list(dict.fromkeys(project for project, _ in kinds))
+        data = (
+            f"a realistic team: projects {', '.join(projects[:-1])} and {projects[-1]}, "
+            f"{len(kinds)} addons whose backups are fresh, stale, failing, empty or unreadable"
+        )
+        tries = [
+            f"{PROG} check backups",
+            f"{PROG} list addons --projectId {projects[0]} -o table",
+        ]
+    else:
+        mock.generate_team(projects=2, addons_per_project=3, backups_per_addon=args.backups)
+        data = f"projects project-1 and project-2, 3 addons each, {args.backups} backups per addon"
+        tries = [
+            f"{PROG} list addons --projectId project-1 -o table",
+            f"{PROG} get addon backups --projectId project-1 --addonId postgresql-1 -o table",
+        ]
     stop = asyncio.Event()
     with _stop_signals(stop):
         try:
@@ -221,20 +280,20 @@ async def _mock_serve(args: argparse.Namespace, console: Console) -> int:
         try:
             token = shlex.quote(args.token)
             out = console.stdout
+            tries = [
+                f"export NORTHFLANK_API_BASE_URL={url} NORTHFLANK_API_TOKEN={token}",
+                *tries,
+                f"curl -H 'Authorization: Bearer {args.token}' {url}/v1/projects",
+                f"northflank login --token {token} --host {url}   "
+                "# the official CLI: it checks the token with GET /v1/login",
+            ]
             out.write(
                 f"MockNorthflank: a fake Northflank API on {url}\n"
                 f"token: {args.token}\n"
-                f"data: projects project-1 and project-2, 3 addons each, {args.backups} backups "
-                "per addon\n\n"
+                f"data: {data}\n\n"
                 "Point a client at it:\n"
-                f"  export NORTHFLANK_API_BASE_URL={url} NORTHFLANK_API_TOKEN={token}\n"
-                f"  {PROG} list addons --projectId project-1 -o table\n"
-                f"  {PROG} get addon backups --projectId project-1 --addonId postgresql-1 "
-                "-o table\n"
-                f"  curl -H 'Authorization: Bearer {args.token}' {url}/v1/projects\n"
-                f"  northflank login --token {token} --host {url}   "
-                "# the official CLI: it checks the token with GET /v1/login\n\n"
-                "Press Ctrl-C to stop.\n"
+                + "".join(f"  {line}\n" for line in tries)
+                + "\nPress Ctrl-C to stop.\n"
             )
             out.flush()
             await stop.wait()

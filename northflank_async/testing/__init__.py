@@ -34,6 +34,22 @@ and then drop the connection::
     ...  # the client's POST starts a backup but sees the connection drop
     clock.advance(4)  # the backup is completed from now on
 
+Backup downloads: ``GET .../backups/{backupId}/download-link`` answers a fresh
+link, shaped like a GCS V4 signed URL, on a second loopback origin of the mock's own,
+``mock.storage`` (a ``MockStorage``, started and closed with the mock). It serves a
+completed backup's bytes (``config.size`` of them, deterministic from the backup id,
+streamed) with ranges, ``HEAD`` and GCS's XML errors, ignores ``Authorization`` but
+records every request as received, and ``mock.storage.faults`` (``StorageFaults``)
+cuts bodies short, lies about lengths, ignores ranges, expires links, fails or
+redirects::
+
+    async with MockNorthflank() as mock:
+        [backup] = mock.generate_backups("p", "a", 1)
+        backup.update(status="completed")
+        mock.storage.faults.drop_after(1 << 20)  # the first GET of the bytes stops at 1 MiB
+        ...  # download; compare with mock.storage.content(backup["id"])
+        assert not any("Authorization" in r.headers for r in mock.storage.requests)
+
 The rules where the API reference is silent:
 
 - Only backups and restores started through the API move (by the lifecycle in
@@ -69,6 +85,7 @@ from ._data import example_backup
 from ._faults import Fault, FaultKind, FaultPlan
 from ._http import RecordedRequest
 from ._mock import MockNorthflank
+from ._storage import MockStorage, StorageFaults
 from ._store import BackupLifecycle
 
 __all__ = [
@@ -78,6 +95,8 @@ __all__ = [
     "FaultPlan",
     "ManualClock",
     "MockNorthflank",
+    "MockStorage",
     "RecordedRequest",
+    "StorageFaults",
     "example_backup",
 ]

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 from yarl import URL
@@ -19,8 +19,18 @@ from ._http import JSON, ApiError, JSONDict, RecordedRequest, dumps, error_respo
 from ._mock_lifecycle import LifecycleControls
 from ._pagination import MAX_PER_PAGE
 from ._routes import Call, RouteTable
-from ._server import AppState, close_unanswered, endless_response, fault_response, resolve
+from ._server import (
+    AppState,
+    close_unanswered,
+    endless_response,
+    fault_response,
+    resolve,
+    serve,
+    split_target,
+)
+from ._storage import MockStorage
 from ._store import Change, Store
+from ._team_mix import TeamMixControls
 
 ROUTES: Final = RouteTable(
     _routes_auth.routes, _routes_projects.routes, _routes_backups.routes, _routes_restores.routes
@@ -28,7 +38,7 @@ ROUTES: Final = RouteTable(
 """Every route the mock serves, one ``Routes`` per API family."""
 
 
-class MockNorthflank(LifecycleControls):
+class MockNorthflank(LifecycleControls, TeamMixControls):
     """An in-process fake Northflank API serving projects, addons, backups and restores.
 
     It also answers ``GET /v1/login``, the token check of the Northflank CLI. Every
@@ -36,6 +46,9 @@ class MockNorthflank(LifecycleControls):
     restore, abort a restore, and the restore lists of a backup and of an addon.
     Backups and restores the API starts move on the clock (``set_backup_lifecycle``,
     ``fail_backup``, ``fail_restore``; the rules are in the package's docstring).
+    ``GET .../backups/{backupId}/download-link`` hands out a signed link to the
+    backup's bytes on ``storage``, a ``MockStorage``: a second loopback origin that
+    ``start()`` and ``close()`` start and close with the API's.
 
     State lives on this object, so ``make_app()`` may be served by ``start()`` or
     by aiohttp's ``aiohttp_server`` fixture. Faults, recorded requests, latency
@@ -45,7 +58,8 @@ class MockNorthflank(LifecycleControls):
     ``latency`` (seconds every request waits, settable), ``faults`` (the
     ``FaultPlan``), ``requests`` (every ``RecordedRequest``, in arrival order),
     ``in_flight`` and ``max_in_flight`` (requests being handled now / at most),
-    and ``clock`` (read-only: the clock in use).
+    ``clock`` (read-only: the clock in use), and ``storage`` (the ``MockStorage``
+    download links point to, with its own ``requests`` and ``faults``).
 
     Each request is handled in this order: record it (with its JSON body), wait
     ``latency`` plus any stall, spend one from the rate limit, then the first of: a
@@ -90,6 +104,7 @@ class MockNorthflank(LifecycleControls):
         self._runner: web.AppRunner | None = None
         self._base_url: URL | None = None
         self._request_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self.storage = MockStorage(clock=clock, backups=self._find_backup)
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -274,23 +289,22 @@ class MockNorthflank(LifecycleControls):
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> URL:
-        """Serve on ``host``:``port`` (0 picks a free port); return the base URL."""
+        """Serve on ``host``:``port`` (0 picks a free port); return the base URL.
+
+        The storage origin starts too, on a free port of ``host`` (unless it already
+        serves). Raises ``RuntimeError`` when already started.
+        """
         if self._runner is not None:
             raise RuntimeError("MockNorthflank is already started")
-        runner = web.AppRunner(
-            self.make_app(), handler_cancellation=True, shutdown_timeout=5.0, access_log=None
-        )
-        await runner.setup()
+        runner, url = await serve(self.make_app(), host, port)
         try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            bound_port = int(runner.addresses[0][1])
+            if not self.storage.started:
+                await self.storage.start(host)
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
-        self._base_url = URL.build(scheme="http", host=host, port=bound_port)
-        return self._base_url
+        self._runner, self._base_url = runner, url
+        return url
 
     @property
     def base_url(self) -> URL:
@@ -300,10 +314,14 @@ class MockNorthflank(LifecycleControls):
         return self._base_url
 
     async def close(self) -> None:
-        """Stop serving (a no-op when not started); stalled requests are woken first."""
+        """Stop serving, the storage origin too (a no-op for one not started); stalled
+        requests are woken first, downloads under way cut."""
         runner, self._runner, self._base_url = self._runner, None, None
-        if runner is not None:
-            await runner.cleanup()
+        try:
+            if runner is not None:
+                await runner.cleanup()
+        finally:
+            await self.storage.close()
 
     async def __aenter__(self) -> MockNorthflank:
         """Start on a free loopback port."""
@@ -322,12 +340,7 @@ class MockNorthflank(LifecycleControls):
     # --------------------------------------------------------------- handling
 
     def _record(self, request: web.BaseRequest) -> RecordedRequest:
-        target = request.raw_path
-        if target.startswith("/"):
-            raw_path, _, raw_query = target.partition("?")
-        else:  # absolute-form request target
-            parts = urlsplit(target)
-            raw_path, raw_query = parts.path, parts.query
+        raw_path, raw_query = split_target(request)
         headers: dict[str, str] = {}
         for key, value in request.headers.items():
             if key.lower() in ("authorization", "proxy-authorization"):
@@ -432,5 +445,16 @@ class MockNorthflank(LifecycleControls):
             self.default_per_page,
             repeat_cursor="repeat_cursor" in kinds,
             omit_cursor="omit_cursor" in kinds,
+            storage=self.storage,
         )
         return match.route.handler(call)
+
+    def _find_backup(self, backup_id: str) -> JSONDict | None:
+        """The stored backup ``backup_id`` as of ``clock()`` in any addon, or ``None``."""
+        self._store.apply_due()
+        for project in self._store.projects.values():
+            for addon in project.addons.values():
+                for backup in addon.backups:
+                    if backup.get("id") == backup_id:
+                        return backup
+        return None

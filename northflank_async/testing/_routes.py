@@ -25,6 +25,7 @@ from urllib.parse import unquote
 
 from ._http import JSONDict, RecordedRequest
 from ._pagination import page
+from ._storage import MockStorage
 from ._store import Store
 
 _NO_PARAMS: Final[Mapping[str, str]] = {}
@@ -43,6 +44,8 @@ class Call:
     default_per_page: int
     repeat_cursor: bool = False
     omit_cursor: bool = False
+    storage: MockStorage | None = None
+    """The mock's storage origin, which issues download links (``None``: there is none)."""
 
     def page(
         self, name: str, key: Sequence[str], items: Sequence[JSONDict], sizes: Sequence[int] = ()

@@ -1,9 +1,11 @@
-"""The backups family: an addon's backups, listed, started, read, aborted, retained, deleted.
+"""The backups family: an addon's backups, listed, started, read, aborted, retained, deleted,
+and the temporary download link of a completed one.
 
 Every route is under ``/v1/projects/{projectId}/addons/{addonId}/backups`` (and its
 team form). An unknown project or addon is 404 ``Addon <a> not found in project <p>``,
 an unknown backup 404 ``Backup <b> not found``. The writes (POST, DELETE) answer
 ``{"data": ...}`` as the API does; how a backup moves on the clock is ``_lifecycle``'s.
+A download link points to the mock's storage origin (``_storage``), which serves the bytes.
 """
 
 from __future__ import annotations
@@ -108,3 +110,29 @@ def retain(call: Call) -> JSONDict:
     key, _, _ = _backup(call)
     call.store.retained.add(key)
     return {"data": {}}
+
+
+@routes.get(_BACKUP + "/download-link")
+def download_link(call: Call) -> JSONDict:
+    """``{"data": {"downloadLink": <a fresh signed URL on the mock's storage origin>}}``.
+
+    The link is registered with the storage, with the backup's size as of now. 409 for
+    a backup that is not ``completed``; 503 when the storage origin is not started
+    (``mock.start()`` starts it; with ``make_app()``, ``mock.storage.start()`` does).
+    """
+    key, _, backup = _backup(call)
+    status = backup.get("status")
+    if status != "completed":
+        raise ApiError(
+            409, f"Backup {key[2]} is {status}: only a completed backup can be downloaded"
+        )
+    storage = call.storage
+    if storage is None or not storage.started:
+        raise ApiError(
+            503,
+            "the mock's storage origin is not started: mock.start() starts it, "
+            "or call mock.storage.start() when serving mock.make_app() yourself",
+        )
+    date_ms = call.store.date_ms(call.store.clock())
+    link = storage.issue_link(key[0], key[1], backup, date_ms=date_ms)
+    return {"data": {"downloadLink": link}}

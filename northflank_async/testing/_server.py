@@ -8,11 +8,40 @@ the response of a planned fault, and closing a connection without an answer.
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from yarl import URL
 
 from ._faults import Fault
 from ._http import HTML, JSON, RecordedRequest, error_response
+
+
+async def serve(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, URL]:
+    """Serve ``app`` on ``host``:``port`` (0 picks a free port): its runner and base URL.
+
+    Stalled handlers are cancelled at cleanup, waiting at most 5 s; no access log.
+    """
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=5.0, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_port = int(runner.addresses[0][1])
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner, URL.build(scheme="http", host=host, port=bound_port)
+
+
+def split_target(request: web.BaseRequest) -> tuple[str, str]:
+    """The raw path and raw query of a request, also in absolute form (through a proxy)."""
+    target = request.raw_path
+    if target.startswith("/"):
+        raw_path, _, raw_query = target.partition("?")
+        return raw_path, raw_query
+    parts = urlsplit(target)
+    return parts.path, parts.query
 
 
 def resolve(waiter: asyncio.Future[None]) -> None:

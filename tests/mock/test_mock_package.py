@@ -15,7 +15,9 @@ EXPECTED_ALL = [
     "FaultPlan",
     "ManualClock",
     "MockNorthflank",
+    "MockStorage",
     "RecordedRequest",
+    "StorageFaults",
     "example_backup",
 ]
 PACKAGE = Path(testing.__file__).parent

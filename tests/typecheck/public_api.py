@@ -7,15 +7,18 @@ export that leaks ``Any`` or an unknown type into user code fails the check.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from northflank_async import (
     AddonBackup,
     Backup,
     BackupFailedError,
+    BackupHealth,
     BackupPage,
     BackupStatus,
     BackupType,
+    DownloadError,
     LastRestore,
     NorthflankError,
     NorthflankSession,
@@ -75,6 +78,32 @@ async def act(nf: NorthflankSession) -> None:
     pages: RestorePage = await nf.get_restore_page("default-project", "example-addon")
     print(pages.restores)
     await nf.delete_backup("default-project", "example-addon", backup.id)
+
+
+async def download(nf: NorthflankSession) -> None:
+    """Downloads and the health check, typed as a user writes them."""
+    link: str = await nf.get_backup_download_link("default-project", "example-addon", "b1")
+    print(link[:8])
+
+    def show(done: int, total: int | None) -> None:
+        print(done, total)
+
+    try:
+        path: Path = await nf.download_backup(
+            "default-project", "example-addon", "b1", Path("/tmp"), progress=show, overwrite=True
+        )
+    except DownloadError as error:
+        expected: int | None = error.expected
+        print(error.url, expected, error.received, error.status)
+        return
+    size = 0
+    async for chunk in nf.stream_backup("default-project", "example-addon", "b1"):
+        size += len(chunk)
+    print(path, size)
+    async for health in nf.check_backups(max_age=timedelta(hours=26)):
+        verdict: BackupHealth = health
+        age: timedelta | None = verdict.last_completed_age
+        print(verdict.addon_id, verdict.healthy, verdict.problems, age, verdict.completed_bytes)
 
 
 def structure(raw: dict[str, object]) -> Backup:
