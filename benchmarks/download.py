@@ -48,23 +48,21 @@ import asyncio
 import hashlib
 import json
 import os
-import platform
 import re
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _harness import Child, Verdict, machine
 
 from northflank_async import NorthflankSession
 from northflank_async.testing import MockNorthflank, example_backup
@@ -271,51 +269,10 @@ def rss_download(base_url: str, backup: str, destination: str) -> None:
 # ------------------------------------------------------------------ the orchestrator
 
 
-class Child:
-    """A Python subprocess running this file with a private command, spoken to by lines."""
-
-    def __init__(self, *args: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def line(self) -> str:
-        """The child's next line of output."""
-        assert self.process.stdout is not None
-        text = self.process.stdout.readline()
-        if not text:
-            raise RuntimeError(f"{self.process.args!r} exited with {self.process.wait()}")
-        return text.strip()
-
-    def say(self, text: str) -> str:
-        """Send one line; the child's answer line."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(text + "\n")
-        self.process.stdin.flush()
-        return self.line()
-
-    def ask(self, **request: Any) -> Any:
-        """Send one request to a worker; its decoded answer."""
-        return json.loads(self.say(json.dumps(request)))
-
-    def close(self) -> None:
-        """Close its stdin (which ends it) and wait for it."""
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 @contextmanager
 def server(sizes: list[int]) -> Iterator[tuple[str, Child]]:
     """A MockNorthflank serving a backup of each size in its own process: URL, process."""
-    child = Child("_serve", *map(str, sizes))
+    child = Child(__file__, "_serve", *map(str, sizes))
     try:
         yield child.line(), child
     finally:
@@ -325,7 +282,7 @@ def server(sizes: list[int]) -> Iterator[tuple[str, Child]]:
 def peak_rss(url: str, size: int, directory: Path) -> dict[str, float]:
     """Download the backup of ``size`` bytes in a fresh process; its peak RSS and time."""
     destination = directory / f"rss-{size}.tar.gz"
-    child = Child("_rss", url, backup_id(size), str(destination))
+    child = Child(__file__, "_rss", url, backup_id(size), str(destination))
     try:
         result: dict[str, float] = json.loads(child.line())
     finally:
@@ -347,20 +304,6 @@ class Row:
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
-
-
-@dataclass
-class Verdict:
-    """One target: what was measured against what is required."""
-
-    name: str
-    value: float
-    limit: float
-    unit: str
-
-    @property
-    def ok(self) -> bool:
-        return self.value <= self.limit
 
 
 def interleave(
@@ -423,28 +366,6 @@ def filesystem(path: Path) -> str:
     return kind
 
 
-def machine() -> str:
-    """Cores, CPU model, Python and library versions."""
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            model = next(
-                (ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name")),
-                model,
-            )
-    except OSError:
-        pass
-    versions = []
-    for package in ("aiohttp", "attrs", "cattrs", "orjson"):
-        try:
-            versions.append(f"{package} {version(package)}")
-        except PackageNotFoundError:
-            versions.append(f"no {package}")
-    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, " + ", ".join(
-        versions
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run every measurement, print the table; 1 when a target is missed."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
@@ -478,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"northflank-async download benchmark on {machine()}", flush=True)
     print(f"files in {directory} ({filesystem(directory)})", flush=True)
     verdicts: list[Verdict] = []
-    worker_child = Child("_worker")
+    worker_child = Child(__file__, "_worker")
     try:
         sizes = sorted({size, *RSS_SIZES})
         with server(sizes) as (url, origin):

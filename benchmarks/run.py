@@ -34,22 +34,19 @@ import argparse
 import asyncio
 import copy
 import json
-import os
-import platform
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import aiohttp
+from _harness import Child, Verdict, machine
 
 from northflank_async import (
     AdditionalDestination,
@@ -282,48 +279,10 @@ def rss_walk(base_url: str, per_page: int) -> None:
 # ------------------------------------------------------------------ the orchestrator
 
 
-class Child:
-    """A Python subprocess running this file with a private command, spoken to by lines."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **(env or {})},
-        )
-
-    def line(self) -> str:
-        """The child's next line of output."""
-        assert self.process.stdout is not None
-        text = self.process.stdout.readline()
-        if not text:
-            raise RuntimeError(f"{self.process.args!r} exited with {self.process.wait()}")
-        return text.strip()
-
-    def ask(self, **request: Any) -> Any:
-        """Send one request to a worker; its decoded answer."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        return json.loads(self.line())
-
-    def close(self) -> None:
-        """Close its stdin (which ends it) and wait for it."""
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 @contextmanager
 def server(backups: int, latency: float = 0.0) -> Iterator[str]:
     """A MockNorthflank serving ``backups`` backups in its own process; its base URL."""
-    child = Child("_serve", str(backups), str(latency))
+    child = Child(__file__, "_serve", str(backups), str(latency))
     try:
         yield child.line()
     finally:
@@ -332,7 +291,7 @@ def server(backups: int, latency: float = 0.0) -> Iterator[str]:
 
 def peak_rss(url: str, per_page: int, env: dict[str, str]) -> dict[str, float]:
     """Walk every backup of ``url`` in a fresh process; its peak RSS and timings."""
-    child = Child("_rss", url, str(per_page), env=env)
+    child = Child(__file__, "_rss", url, str(per_page), env=env)
     try:
         result: dict[str, float] = json.loads(child.line())
     finally:
@@ -352,20 +311,6 @@ class Row:
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
-
-
-@dataclass
-class Verdict:
-    """One target: what was measured against what is required."""
-
-    name: str
-    value: float
-    limit: float
-    unit: str
-
-    @property
-    def ok(self) -> bool:
-        return self.value <= self.limit
 
 
 Run = Callable[[], dict[str, float]]
@@ -393,28 +338,6 @@ def interleave(
         between(round_number > 0)
 
 
-def machine() -> str:
-    """Cores, CPU model, Python and library versions."""
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            model = next(
-                (ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name")),
-                model,
-            )
-    except OSError:
-        pass
-    versions = []
-    for package in ("aiohttp", "attrs", "cattrs", "orjson"):
-        try:
-            versions.append(f"{package} {version(package)}")
-        except PackageNotFoundError:
-            versions.append(f"no {package}")
-    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, " + ", ".join(
-        versions
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run every measurement, print the table; 1 when a target is missed."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
@@ -438,8 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"northflank-async benchmark on {machine()}", flush=True)
 
     env = {STDLIB_SWITCH: "1" if args.stdlib_json else ""}
-    walker = Child("_worker", env=env)
-    structurer = Child("_worker", env=env)
+    walker = Child(__file__, "_worker", env=env)
+    structurer = Child(__file__, "_worker", env=env)
     parser_name = walker.ask(op="parser")
     verdicts: list[Verdict] = []
     try:

@@ -5,7 +5,6 @@ when progress is reported. No I/O.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import Any, NamedTuple
 from yarl import URL
 
 from ._checks import CONTROL
+from ._config import is_loopback
 from ._errors import ResponseValidationError, display_url, excerpt, secret_forms
 
 __all__ = [
@@ -23,7 +23,6 @@ __all__ = [
     "allowed_target",
     "check_link",
     "file_extension",
-    "is_loopback",
     "link_secrets",
     "parse_content_range",
     "plain",
@@ -42,18 +41,6 @@ _SHORT_SUFFIX = 6
 _LONG_SUFFIX = 10
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.ASCII)
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)", re.ASCII)
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether ``host`` is this machine: ``localhost``, 127.0.0.0/8 or ``::1``."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def allowed_target(url: URL) -> bool:

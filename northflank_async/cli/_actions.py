@@ -32,6 +32,7 @@ from ._common import (
     Parser,
     UsageError,
     common_options,
+    id_options,
     option,
     paging_options,
     session,
@@ -78,13 +79,6 @@ def _timeout(text: str) -> float:
     if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
     return value
-
-
-def _ids(parser: Parser, *names: str, required: bool = True) -> None:
-    """``--projectId ID`` and the like, one per name (``backupId``: "ID of the backup")."""
-    for name in names:
-        noun = name.removesuffix("Id").lower()
-        option(parser, name, required=required, metavar="ID", help=f"ID of the {noun}")
 
 
 #: ``--sourceProjectId`` and ``--sourceAddonId``: the addon a global backup is of.
@@ -135,7 +129,7 @@ def _leaf(
     """
     sub = commands.leaf(group, name, handler, **kwargs)
     sub.set_defaults(prog=sub.prog)
-    _ids(sub, *ids)
+    id_options(sub, *ids)
     for flag, text in _SOURCE_IDS if source else ():
         option(sub, flag, metavar="ID", help=text)
     return sub
@@ -197,7 +191,7 @@ def register(commands: Commands) -> None:
         details="Prints the backup, with lastRestore once it was restored. "
         "'get addon backup restores --help' tells of its restores.",
     )
-    _ids(sub, "projectId", "addonId", "backupId", required=False)
+    id_options(sub, "projectId", "addonId", "backupId", required=False)
     ids = "--projectId ID --addonId ID --backupId ID"
     sub.usage = (
         f"%(prog)s [options] {ids}\n       %(prog)s restores [options] {ids}"

@@ -37,6 +37,7 @@ __all__ = [
     "Parser",
     "UsageError",
     "common_options",
+    "id_options",
     "option",
     "paging_options",
     "port",
@@ -268,6 +269,13 @@ def option(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
     """Add ``--name`` in its camelCase, snake_case and kebab-case spellings too."""
     dest, flags = _spellings(name)
     parser.add_argument(*flags, dest=dest, **kwargs)
+
+
+def id_options(parser: argparse.ArgumentParser, *names: str, required: bool = True) -> None:
+    """``--projectId ID`` and the like, one per name (``backupId``: "ID of the backup")."""
+    for name in names:
+        noun = name.removesuffix("Id").lower()
+        option(parser, name, required=required, metavar="ID", help=f"ID of the {noun}")
 
 
 def whole_number(text: str) -> int:

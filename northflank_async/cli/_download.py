@@ -17,7 +17,7 @@ from contextlib import aclosing
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from ._common import OK, Commands, Console, Failure, UsageError, common_options, option, session
+from ._common import OK, Commands, Console, Failure, UsageError, common_options, id_options, session
 from ._output import human_size, printable
 
 __all__ = ["ByteProgress", "register"]
@@ -38,7 +38,7 @@ def register(commands: Commands) -> None:
         "can download the backup, so treat it as a secret. 'download backup' fetches the "
         "file itself.",
     )
-    _ids(sub)
+    id_options(sub, *_IDS)
 
     sub = commands.leaf(
         commands.group("download", help="download a backup", metavar="RESOURCE"),
@@ -54,7 +54,7 @@ def register(commands: Commands) -> None:
         "--overwrite (exit 2). On a terminal, a progress line shows the bytes, the rate and "
         "the time left. The saved path is printed on stdout.",
     )
-    _ids(sub)
+    id_options(sub, *_IDS)
     sub.add_argument(
         "-O",
         "--output-file",
@@ -66,11 +66,6 @@ def register(commands: Commands) -> None:
         "--overwrite", action="store_true", help="replace the destination file if it exists"
     )
     sub.set_defaults(prog=sub.prog)
-
-
-def _ids(parser: argparse.ArgumentParser) -> None:
-    for name in _IDS:
-        option(parser, name, metavar="ID", required=True, help=f"the {name[:-2]}'s id")
 
 
 async def _get_download_link(args: argparse.Namespace, console: Console) -> int:

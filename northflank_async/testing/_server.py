@@ -1,13 +1,16 @@
 """The server side of the mock's answers: sleeps, endless bodies, faults, cut connections.
 
 What ``MockNorthflank`` sends instead of a route's answer lives here, away from the
-request handling: the per-application state (sleeping requests, endless answers),
+request handling: the per-application state (sleeping requests, streamed and endless bodies),
 the response of a planned fault, and closing a connection without an answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import weakref
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -50,14 +53,69 @@ def resolve(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
+class Connections:
+    """Per-application state: connections being streamed to or left to close, all cut
+    when the app shuts down, so a client that stopped reading holds nothing up."""
+
+    def __init__(self) -> None:
+        self.closing = False
+        self._streams: set[asyncio.Transport] = set()
+        self._lingering: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
+
+    async def stream(
+        self,
+        request: web.BaseRequest,
+        response: web.StreamResponse,
+        chunks: Iterator[bytes],
+        *,
+        cut: bool,
+    ) -> None:
+        """Send ``response`` and ``chunks``; then end it, or close the connection if ``cut``."""
+        transport = request.transport
+        if not isinstance(transport, asyncio.Transport):
+            return  # pragma: no cover - the connection is gone before the answer starts
+        self._streams.add(transport)
+        try:
+            await response.prepare(request)
+            await response.write(b"")  # the headers go now, even if no byte follows
+            for chunk in chunks:
+                if self.closing:
+                    break
+                await response.write(chunk)
+            else:
+                if not cut:
+                    await response.write_eof()
+                    return
+                # close(), not abort(): what was written reaches the client, then the end.
+                transport.close()
+                self._lingering.add(transport)
+                return
+        except ConnectionError:
+            pass  # the client went away, or shutdown cut the connection
+        finally:
+            self._streams.discard(transport)
+        # abort(), not close(): close() would wait to flush what a client may never read.
+        transport.abort()
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Cut every connection being streamed to or left to close."""
+        self.closing = True
+        for transport in [*self._streams, *self._lingering]:
+            transport.abort()
+
+
 class AppState:
     """Per-application state: sleeping requests, woken early when the app shuts down,
     and endless answers, whose connections are cut then."""
 
     def __init__(self) -> None:
-        self.closing = False
         self._waiters: set[asyncio.Future[None]] = set()
-        self._streams: set[asyncio.Transport] = set()
+        self._connections = Connections()
+
+    @property
+    def closing(self) -> bool:
+        """Whether the application is shutting down."""
+        return self._connections.closing
 
     async def sleep(self, seconds: float) -> None:
         if self.closing or seconds <= 0:
@@ -76,27 +134,12 @@ class AppState:
         self, request: web.BaseRequest, response: web.StreamResponse, chunk: bytes
     ) -> None:
         """Send ``response``, then ``chunk`` again and again until the connection ends."""
-        transport = request.transport
-        if not isinstance(transport, asyncio.Transport):
-            return  # the connection is already gone
-        self._streams.add(transport)
-        try:
-            await response.prepare(request)
-            while not self.closing:
-                await response.write(chunk)
-        except ConnectionError:
-            pass  # the client went away, or shutdown cut the connection
-        finally:
-            self._streams.discard(transport)
-        # abort(), not close(): close() would wait to flush what a client may never read.
-        transport.abort()
+        await self._connections.stream(request, response, itertools.repeat(chunk), cut=True)
 
     async def on_shutdown(self, app: web.Application) -> None:
-        self.closing = True
         for waiter in self._waiters:
             resolve(waiter)
-        for transport in self._streams:
-            transport.abort()
+        await self._connections.on_shutdown(app)
 
 
 def close_unanswered(request: web.BaseRequest) -> web.StreamResponse:

@@ -22,7 +22,7 @@ from aiohttp import web
 from yarl import URL
 
 from ._http import RecordedRequest
-from ._server import serve, split_target
+from ._server import Connections, serve, split_target
 from ._storage_content import (
     goog_date,
     http_date,
@@ -35,7 +35,7 @@ from ._storage_content import (
     parse_range,
 )
 from ._storage_faults import Chosen, Planned, StorageFaults
-from ._storage_server import Connections, xml_error
+from ._storage_server import xml_error
 
 __all__ = ["BUCKET", "MockStorage", "StorageFaults"]
 
