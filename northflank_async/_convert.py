@@ -244,8 +244,32 @@ def _build(*, detailed: bool) -> cattrs.Converter:
     return conv
 
 
-#: The SDK's converter: ``converter.structure(obj, Backup)``, ``converter.unstructure(backup)``.
 converter: cattrs.Converter = _build(detailed=False)
+"""The one cattrs converter the SDK uses: the API's JSON to the models and back.
+
+``converter.structure(obj, Backup)`` reads the API's own JSON (camelCase keys,
+``size`` as a string, ``...Z`` timestamps) and ``converter.unstructure(backup)`` writes
+it again, absent optional fields left out. One field is written even when empty:
+``completedAt``, which the API's schema marks as required, comes back as ``null`` for a
+backup that has not completed. Ints, strings and booleans are checked, not coerced;
+unknown keys are ignored; an enumeration field holds the member, or the plain string
+of a value the API added later. Do not register hooks on it: the SDK relies on its
+rules. Data it refuses raises a plain ``ValueError``, ``TypeError`` or ``KeyError``
+here (it runs without cattrs' detailed validation, the fast way); the SDK's own calls
+raise [ResponseValidationError][northflank_async.ResponseValidationError] instead,
+naming the JSON path of the bad value.
+
+Example:
+
+```python
+from northflank_async import Backup, converter
+from northflank_async.testing import example_backup
+
+backup = converter.structure(example_backup(), Backup)
+print(backup.config.size, backup.created_at.isoformat())  # 1234 2021-01-20T11:19:53.175000+00:00
+assert converter.unstructure(backup) == example_backup()  # the API's JSON again
+```
+"""
 #: The same rules with detailed validation, used to explain data that ``converter`` refused.
 detailed_converter: cattrs.Converter = _build(detailed=True)
 

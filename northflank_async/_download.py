@@ -37,7 +37,14 @@ class _Routes:
 
 
 class BackupDownloads:
-    """The calls that fetch a backup's bytes from the storage host the API links to."""
+    """The calls that fetch a backup's bytes from the storage host the API links to.
+
+    A part of [NorthflankSession][northflank_async.NorthflankSession], which inherits
+    these methods: call them on the session. A download costs two API requests (the
+    backup, for its status and ``config.size``; then its link), plus one each time an
+    expired link is fetched anew; the bytes come from the storage host and spend
+    nothing of the hourly budget.
+    """
 
     _client: Client
 
@@ -49,19 +56,29 @@ class BackupDownloads:
         """A temporary link to the backup's file on the storage host.
 
         One ``GET .../backups/{backupId}/download-link``, retried as reads are. The link
-        needs no token and is itself a credential until it expires: keep it out of
-        logs. Only an absolute ``https`` link (``http`` to this machine, for tests) is
-        returned.
+        needs no token and is itself a credential until it expires: keep it out of logs.
+        Only an absolute ``https`` link (``http`` to this machine, for tests) is returned.
+        ``download_backup`` and ``stream_backup`` fetch it themselves.
 
-        :raises ValueError: an id is empty or would change the route (before any request).
+        Example:
+
+        ```python
+        link = await nf.get_backup_download_link(project_id, addon_id, backup_id)
+        # hand it to a client that needs no token (it expires); never to a log line
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :returns: the link, as a string.
+        :raises ValueError: an id is empty or would change the route, before any request.
+        :raises NotFoundError: no such project, addon or backup (404).
         :raises ConflictError: the backup is not completed (409).
         :raises ResponseValidationError: the answer holds no such link (the message does
             not quote it).
         :raises NorthflankError: any other failure of the request, as for every call.
-
-        Example::
-
-            link = await nf.get_backup_download_link("my-project", "my-db", backup.id)
         """
         routes = _routes(self._client, project_id, addon_id, backup_id, team_id)
         value, _ = await _fetch_link(self._client, routes.link)
@@ -78,30 +95,45 @@ class BackupDownloads:
     ) -> AsyncGenerator[bytes, None]:
         """The backup's bytes, in order, as chunks of up to 256 KiB; resumed and verified.
 
-        Arguments are checked now (ValueError); the requests start with the iteration:
+        Arguments are checked now (``ValueError``); the requests start with the iteration:
         the backup and its link from the API, then the bytes from the storage host. A
-        dropped connection is resumed from the last byte delivered (``Range``); when
-        the host ignores ranges, the new body is read and its first bytes, already
-        delivered, are dropped. A check that fails raises after the last chunk, so a
-        consumer must treat what it got as incomplete until the iteration ends
-        cleanly. Closing the generator early (``aclose()``, or ``break`` inside
-        ``async with contextlib.aclosing(...)``) releases the connection.
+        dropped connection is resumed from the last byte delivered (``Range``); when the
+        host ignores ranges, the new body is read and its first bytes, already delivered,
+        are dropped. A check that fails raises after the last chunk, so a consumer must
+        treat what it got as incomplete until the iteration ends cleanly. Closing the
+        generator early (``aclose()``, or ``break`` inside
+        ``async with contextlib.aclosing(...)``) releases the connection. Nothing touches
+        the disk: use it for an upload or a ``StreamingResponse``.
 
-        ``progress(done_bytes, total_bytes_or_None)`` is called as bytes arrive (at most
-        every 0.1 s) and once at the end; an exception from it ends the download.
+        Example:
 
-        :raises ValueError: an id or ``progress`` is bad (at once).
+        ```python
+        import hashlib
+
+        digest = hashlib.sha256()
+        async for chunk in nf.stream_backup(project_id, addon_id, backup_id):
+            digest.update(chunk)
+        print(digest.hexdigest())  # only now is every byte there, and checked
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param progress: called as ``progress(done_bytes, total_bytes_or_None)`` as bytes
+            arrive (at most every 0.1 s, never going backwards) and once at the end; a plain
+            function, not an ``async def``. An exception from it ends the download.
+        :returns: an async generator of ``bytes`` chunks.
+        :raises ValueError: an id or ``progress`` is bad (at the call).
+        :raises NotFoundError: no such project, addon or backup (404).
         :raises ConflictError: the backup is not completed (the API's 409).
         :raises DownloadError: the bytes do not add up to the announced total or the
-            backup's ``config.size``, the object changed mid-way, the storage host
-            refused the link (even a fresh one) or answered an error, a redirect went
-            elsewhere than https, or the connection kept dropping past the session's
-            ``RetryPolicy``.
-        :raises NorthflankError: the API's errors, ``SessionClosedError`` on close.
-
-        Example (a FastAPI endpoint)::
-
-            return StreamingResponse(nf.stream_backup("my-project", "my-db", backup_id))
+            backup's ``config.size``, the object changed mid-way, the storage host refused
+            the link (even a fresh one) or answered an error, a redirect went elsewhere than
+            https, or the connection kept dropping past the session's ``RetryPolicy``.
+        :raises NorthflankError: the API's errors; ``SessionClosedError`` when the session
+            closes.
         """
         routes = _routes(self._client, project_id, addon_id, backup_id, team_id)
         _check_progress(progress)
@@ -121,34 +153,47 @@ class BackupDownloads:
         """Download the backup to ``destination`` (a file, or an existing directory).
 
         In a directory the file is named after the backup id, with the extension of the
-        link's file (``<backup id>.tar.gz``). The bytes go, as they arrive, to a
-        temporary file beside the destination (mode 0600), which is synced and moved
-        into place only when complete and verified; a dropped connection is resumed
-        from the last byte received, and a host that ignores ranges is read again from
-        the start. Any error, cancellation or closing of the session removes the
-        temporary file and leaves the destination as it was. Requests to the storage
-        host carry none of the API's headers.
+        link's file (``<backup id>.tar.gz``). The bytes go, as they arrive, to a temporary
+        file beside the destination (mode 0600), which is synced and moved into place only
+        when complete and verified; a dropped connection is resumed from the last byte
+        received, and a host that ignores ranges is read again from the start. Any error,
+        cancellation or closing of the session removes the temporary file and leaves the
+        destination as it was. Requests to the storage host carry none of the API's
+        headers.
 
-        ``progress(done_bytes, total_bytes_or_None)`` is called as bytes arrive (at most
-        every 0.1 s, never going backwards) and once at the end; an exception from it
-        ends the download.
+        Example:
 
-        Returns the path of the file written.
+        ```python
+        def show(done: int, total: int | None) -> None:
+            print(f"{done} of {total or '?'} bytes")
 
+
+        path = await nf.download_backup(project_id, addon_id, backup_id, "backups", progress=show)
+        print(path)  # backups/<backup id>.tar.gz, complete and checked
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param destination: the file to write, or an existing directory to write
+            ``<backup id><extension>`` in.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param progress: called as ``progress(done_bytes, total_bytes_or_None)`` as bytes
+            arrive (at most every 0.1 s, never going backwards) and once at the end; a plain
+            function, not an ``async def``. An exception from it ends the download.
+        :param overwrite: replace an existing file; False raises ``FileExistsError``.
+        :returns: the path of the file written.
         :raises ValueError: a bad id, ``destination``, ``progress`` or ``overwrite``.
         :raises FileExistsError: the file exists and ``overwrite`` is False (before any
             request; in a directory, before the bytes are requested).
-        :raises FileNotFoundError: the destination's directory does not exist (before
-            any request).
+        :raises FileNotFoundError: the destination's directory does not exist (before any
+            request).
+        :raises NotFoundError: no such project, addon or backup (404).
         :raises ConflictError: the backup is not completed (the API's 409).
-        :raises DownloadError: as for :meth:`stream_backup`; nothing is left on disk.
-        :raises NorthflankError: the API's errors, ``SessionClosedError`` on close.
-
-        Example::
-
-            path = await nf.download_backup(
-                "my-project", "my-db", backup.id, "/backups", progress=print
-            )
+        :raises DownloadError: as for ``stream_backup``; nothing is left on disk.
+        :raises NorthflankError: the API's errors; ``SessionClosedError`` when the session
+            closes.
         """
         routes = _routes(self._client, project_id, addon_id, backup_id, team_id)
         _check_progress(progress)

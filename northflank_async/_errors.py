@@ -144,7 +144,24 @@ def redact(error: BaseException, secrets: Sequence[str]) -> None:
 
 
 class NorthflankError(Exception):
-    """The root of every error the SDK raises."""
+    """The root of every error the SDK raises.
+
+    Catch it to handle every failure of a call at once. Messages name the request's
+    URL (long query values shortened) and what was wrong, never the API token: text
+    that comes from a server is scrubbed of it first. Errors survive pickling with their
+    class and attributes (for multiprocessing and task queues).
+
+    Example:
+
+    ```python
+    from northflank_async import NorthflankError
+
+    try:
+        await nf.get_backup(project_id, addon_id, "no-such-backup")
+    except NorthflankError as error:
+        print(type(error).__name__, error)
+    ```
+    """
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only fields are not in ``args``: carry them in the state, so errors
@@ -161,16 +178,38 @@ def _rebuild(cls: type[NorthflankError], args: tuple[Any, ...], state: dict[str,
 
 
 class ConfigurationError(NorthflankError, ValueError):
-    """The session cannot be built as asked: no token, an unsafe base URL, a bad option."""
+    """The session cannot be built as asked: no token, an unsafe base URL, a bad option.
+
+    Raised by ``NorthflankSession(...)`` before any request; also a ``ValueError``.
+    """
 
 
 class APIStatusError(NorthflankError):
     """The API answered with an error status.
 
+    The subclass follows the status (404: [NotFoundError][northflank_async.NotFoundError],
+    ...); a status without one of its own (405, 422, ...) is an ``APIStatusError``.
     ``message``, ``error_id`` and ``details`` come from the API's ``{"error": {...}}``
     body, or ``message`` is the start of the raw body when it is not that JSON.
-    ``retry_after`` is the wait in seconds the server asked for, when it asked;
-    ``method`` and ``url`` name the request.
+
+    Example:
+
+    ```python
+    from northflank_async import APIStatusError
+
+    try:
+        await nf.get_backup(project_id, addon_id, "no-such-backup")
+    except APIStatusError as error:
+        print(error.status, error.message, error.error_id, error.url)
+    ```
+
+    :param message: the API's message, or the start of the body.
+    :param status: the HTTP status of the answer.
+    :param url: the URL of the request, in full.
+    :param error_id: the API's id of the error, if it sent one.
+    :param details: the API's ``details`` of the error, if it sent them.
+    :param retry_after: seconds the server asked to wait, if it asked.
+    :param method: the HTTP method of the request.
     """
 
     def __init__(
@@ -186,12 +225,26 @@ class APIStatusError(NorthflankError):
     ) -> None:
         super().__init__(message)
         self.message = message
+        """The API's message, or the start of the raw body."""
         self.status = status
+        """The HTTP status of the answer."""
         self.url = url
+        """The request's URL, whole (a message shortens long query values)."""
         self.method = method
+        """The request's HTTP method."""
         self.error_id = error_id
+        """The API's id of this error (quote it to support), or None."""
         self.details = details
+        """The API's ``details`` of the error (often which field was wrong), or None.
+
+        Dropped (None) when nested more than 32 levels deep.
+        """
         self.retry_after = retry_after
+        """Seconds the server asked to wait, or None.
+
+        From ``Retry-After`` (or ``x-ratelimit-reset`` on a 429). When it is longer than the
+        policy's ``max_wait``, the error is raised at once instead of waiting.
+        """
 
     def __str__(self) -> str:
         text = f"{self.status} from {self.method} {display_url(self.url)}: {self.message}"
@@ -206,7 +259,7 @@ class APIStatusError(NorthflankError):
 
 
 class BadRequestError(APIStatusError):
-    """400: the API refused the request's parameters."""
+    """400: the API refused the request's parameters or body."""
 
 
 class AuthenticationError(APIStatusError):
@@ -214,116 +267,179 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """403: the token may not read this resource."""
+    """403: the token may not read or change this resource."""
 
 
 class NotFoundError(APIStatusError):
-    """404: no such project, addon or route (or the token cannot see it)."""
+    """404: no such project, addon, backup or route (or the token cannot see it)."""
 
 
 class ConflictError(APIStatusError):
-    """409: the resource is in a state that conflicts with the request."""
+    """409: the resource is in a state that conflicts with the request.
+
+    For example: aborting a backup that has ended, deleting one still running, or
+    restoring or downloading one that has not completed.
+    """
 
 
 class RateLimitError(APIStatusError):
-    """429: the token spent its hourly request budget; ``retry_after`` says how long to wait."""
+    """429: the token spent its hourly request budget; ``retry_after`` says how long to wait.
+
+    Raised once the session's [RetryPolicy][northflank_async.RetryPolicy] gives up: at
+    once when the server asks for a wait longer than its ``max_wait``.
+    """
 
 
 class ServerError(APIStatusError):
-    """5xx: the API or a proxy in front of it failed."""
+    """5xx: the API or a proxy in front of it failed (raised after the retries)."""
 
 
 class APIConnectionError(NorthflankError):
     """The request got no HTTP answer: connection refused or reset, DNS or TLS failure.
 
-    ``sent`` is False when the connection could not even be opened, so the request never
-    left this machine; True when it may have reached the API (the connection dropped
-    after sending, or the answer was too slow), which matters for a write.
+    Raised after the session's retries are spent.
+
+    :param message: what went wrong.
+    :param url: the URL of the request.
+    :param sent: whether the request may have reached the API.
     """
 
     def __init__(self, message: str, *, url: str, sent: bool = True) -> None:
         super().__init__(message)
         self.url = url
+        """The request's URL."""
         self.sent = sent
+        """Whether the request may have reached the API.
+
+        False when the connection could not even be opened, so the request never left
+        this machine; True when it may have (the connection dropped after sending, or the
+        answer was too slow), which matters for a write.
+        """
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
-    """The request got no complete answer within the session's timeout."""
+    """The request got no complete answer within the session's timeout.
+
+    Also a ``TimeoutError``.
+    """
 
 
 class ResponseValidationError(NorthflankError, ValueError):
     """A 2xx answer whose body is not the JSON the API documents.
 
-    ``path`` is the JSON path of the bad value (``data.backups[3].config.size``) when
-    one value is to blame, else ``None``.
+    Also a ``ValueError``. Raised too for a body that is no JSON at all, nested too
+    deeply, with a number too long, or not UTF-8.
+
+    :param message: what was wrong, with the request's URL.
+    :param url: the URL of the request.
+    :param path: the JSON path of the bad value, if one value is to blame.
     """
 
     def __init__(self, message: str, *, url: str, path: str | None = None) -> None:
         super().__init__(message)
         self.url = url
+        """The request's URL."""
         self.path = path
+        """The JSON path of the bad value (``data.backups[3].config.size``), or None.
+
+        None when no one value is to blame.
+        """
 
 
 class ResponseTooLargeError(ResponseValidationError):
     """An answer whose body is larger than the session's ``max_response_size``.
 
-    Reading stopped at the limit, so memory stays bounded whatever a server sends;
-    ``status`` is the answer's status and ``limit`` the size in bytes it passed. It is
-    not retried: the same request would bring the same answer.
+    Reading stopped at the limit, so memory stays bounded whatever a server sends. It
+    is not retried: the same request would bring the same answer.
+
+    :param message: what was wrong, with the request's URL.
+    :param url: the URL of the request.
+    :param status: the answer's HTTP status.
+    :param limit: the size in bytes the body passed.
     """
 
     def __init__(self, message: str, *, url: str, status: int, limit: int) -> None:
         super().__init__(message, url=url)
         self.status = status
+        """The answer's HTTP status."""
         self.limit = limit
+        """The size in bytes the body passed (``max_response_size``)."""
 
 
 class PaginationError(NorthflankError):
-    """The cursor chain cannot be followed safely: a cursor came back twice, or is missing."""
+    """The cursor chain cannot be followed safely: a cursor came back twice, or is missing.
+
+    Also raised after 100 empty pages in a row that each say there is more. The pages
+    before it were yielded.
+
+    :param message: what was wrong, with the request's URL.
+    :param url: the URL of the page that carried the bad cursor.
+    :param page: the 1-based number of that page in the walk.
+    """
 
     def __init__(self, message: str, *, url: str, page: int) -> None:
         super().__init__(message)
         self.url = url
+        """The URL of the page that carried the bad cursor."""
         self.page = page
+        """The 1-based number of that page in the walk."""
 
 
 class SessionClosedError(NorthflankError, RuntimeError):
-    """The NorthflankSession was closed while a request or a walk still needed it."""
+    """The NorthflankSession was closed while a request or a walk still needed it.
+
+    Also a ``RuntimeError``.
+    """
 
 
 class EventLoopError(NorthflankError, RuntimeError):
     """The session was used from an event loop other than the one it first ran in.
 
-    Its connection pool belongs to that loop. Create one session per event loop: with
-    two ``asyncio.run()`` calls, create the session inside the coroutine each one runs.
+    Also a ``RuntimeError``. Its connection pool belongs to that loop. Create one session
+    per event loop: with two ``asyncio.run()`` calls, create the session inside the
+    coroutine each one runs.
     """
 
 
 class BackupFailedError(NorthflankError):
     """A backup (or restore) that was waited for ended in a status other than ``completed``.
 
-    ``backup`` is its last state for a backup wait, ``restore`` for a restore wait (the
-    other is None); ``status`` is that final status.
+    Raised by the waits (``wait_for_backup``, ``create_backup(wait=True)``, and their
+    restore forms) for ``failed``, ``aborted`` or ``not-supported``, unless
+    ``raise_on_failure=False``.
+
+    :param message: what ended, and how.
+    :param backup: the backup's last state, for a backup wait.
+    :param restore: the restore's last state, for a restore wait.
     """
 
     def __init__(self, message: str, *, backup: Any = None, restore: Any = None) -> None:
         super().__init__(message)
         self.backup = backup
+        """The backup's last state, for a backup wait; else None."""
         self.restore = restore
+        """The restore's last state, for a restore wait; else None."""
         self.status = str((backup if backup is not None else restore).status)
+        """The final status it ended in (``failed``, ``aborted``, ``not-supported``)."""
 
 
 class WaitTimeoutError(NorthflankError, TimeoutError):
     """A wait for a backup or restore ran out of time before a final status.
 
-    ``last`` is the last state seen (a ``Backup`` or ``Restore``), ``timeout`` the
-    seconds waited. The backup or restore itself goes on: only the waiting stopped.
+    Also a ``TimeoutError``. The backup or restore itself goes on: only the waiting
+    stopped.
+
+    :param message: what was waited for, and how long.
+    :param last: the last state seen.
+    :param timeout: the seconds waited.
     """
 
     def __init__(self, message: str, *, last: Any, timeout: float) -> None:
         super().__init__(message)
         self.last = last
+        """The last state seen: a ``Backup``, or a ``Restore``."""
         self.timeout = timeout
+        """The seconds waited."""
 
 
 class DownloadError(NorthflankError):
@@ -334,9 +450,13 @@ class DownloadError(NorthflankError):
     ``config.size``; when the storage host refuses the link (even a fresh one), answers
     with an error, or redirects somewhere a download may not go; and when the
     connection kept dropping past the session's ``RetryPolicy``. Nothing is left on
-    disk. ``url`` is the storage host and path only: the link's query string is a
-    credential, and never appears here. ``expected`` (None when unknown) and
-    ``received`` count bytes; ``status`` is the storage host's last status, if any.
+    disk.
+
+    :param message: what went wrong.
+    :param url: the storage host and path (never the link's query: it is a credential).
+    :param expected: the bytes expected, if known.
+    :param received: the bytes received.
+    :param status: the storage host's last HTTP status, if any.
     """
 
     def __init__(
@@ -350,9 +470,16 @@ class DownloadError(NorthflankError):
     ) -> None:
         super().__init__(message)
         self.url = url
+        """The storage host and path only.
+
+        The link's query string is a credential, and never appears here.
+        """
         self.expected = expected
+        """The bytes expected, or None when unknown."""
         self.received = received
+        """The bytes received (by the last attempt)."""
         self.status = status
+        """The storage host's last HTTP status, or None."""
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

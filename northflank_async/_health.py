@@ -39,19 +39,32 @@ __all__ = ["BackupHealth", "BackupHealthChecks", "describe_span", "short_error"]
 class BackupHealth:
     """The verdict on one addon's backups, as of the check's ``now``.
 
-    For an addon whose backups could not be read (``error`` set), the counts are 0
-    and ``last_completed`` is None: they are unknown, not zero.
+    [NorthflankSession.check_backups][northflank_async.NorthflankSession.check_backups]
+    yields one per addon. For an addon whose backups could not be read (``error`` set),
+    the counts are 0 and ``last_completed`` is None: they are unknown, not zero.
+
+    Example:
+
+    ```python
+    async for health in nf.check_backups(project_id):
+        state = "ok" if health.healthy else "; ".join(health.problems)
+        print(f"{health.project_id}/{health.addon_id}: {state}")
+    ```
     """
 
     project_id: str
+    """The project of the addon."""
     addon_id: str
+    """The addon whose backups were checked."""
     healthy: bool
     """True when ``problems`` is empty."""
     problems: tuple[str, ...] = ()
-    """What is wrong, in plain words, most pressing first (``"no completed backup for
-    31 h (limit 26 h)"``)."""
+    """What is wrong, in plain words, most pressing first.
+
+    For example ``"no completed backup for 31 h (limit 26 h)"``; empty when healthy.
+    """
     last_completed: Backup | None = None
-    """The completed backup with the latest ``completedAt`` (else ``createdAt``)."""
+    """The completed backup with the latest ``completed_at`` (else ``created_at``), or None."""
     last_completed_age: timedelta | None = None
     """How long before ``now`` the last completed backup completed (never negative)."""
     failed_in_window: int = 0
@@ -63,8 +76,11 @@ class BackupHealth:
     completed_bytes: int = 0
     """The size of every completed backup, added up."""
     error: NorthflankError | None = attrs.field(default=None, eq=False)
-    """Why the addon's backups could not be read (a 403, a 404, data that cannot be
-    read, a cursor that loops); then ``problems`` says so and the counts are unknown."""
+    """Why the addon's backups could not be read, or None.
+
+    A 403, a 404, data that cannot be read, a cursor that loops: then ``problems``
+    says so and the counts are unknown.
+    """
 
 
 def describe_span(span: timedelta) -> str:
@@ -258,7 +274,11 @@ async def _verdicts(
 
 
 class BackupHealthChecks:
-    """The team-wide health check of backups."""
+    """The team-wide health check of backups.
+
+    A part of [NorthflankSession][northflank_async.NorthflankSession], which inherits
+    ``check_backups``: call it on the session.
+    """
 
     _client: Client
 
@@ -273,27 +293,59 @@ class BackupHealthChecks:
         now: datetime | None = None,
         concurrency: int = 4,
     ) -> AsyncGenerator[BackupHealth, None]:
-        """One :class:`BackupHealth` per addon, as soon as that addon's walk ends.
+        r"""One verdict per addon, as soon as that addon's walk ends.
 
-        The addons are those of ``stream_backups``: ``addon_ids`` of ``project_id``;
-        every addon of ``project_id``; or every addon of every project the token (or
-        ``team_id``) can see. Up to ``concurrency`` addons are walked at once, every
-        page of each; verdicts arrive in the order the walks end.
+        Each verdict is a [BackupHealth][northflank_async.BackupHealth]. The addons are
+        those of ``stream_backups``: ``addon_ids`` of ``project_id``; every addon of
+        ``project_id``; or every addon of every project the token (or ``team_id``) can
+        see. Up to ``concurrency`` addons are walked at once, every page of each; verdicts
+        arrive in the order the walks end.
 
-        An addon is unhealthy when it has no backups at all, has never completed one,
-        its last completed backup is older than ``max_age``, its latest backup failed,
-        or backups failed within ``window`` before ``now`` (the module docstring has
-        the exact rules). ``now`` defaults to the current UTC time, read once at the
-        call; a naive ``now`` raises ValueError, as do ``max_age`` or ``window`` that
-        are not positive timedeltas, and the argument errors of ``stream_backups``,
-        all before any request.
+        An addon is unhealthy when it has no backups at all, has never completed one, its
+        last completed backup is older than ``max_age``, its latest backup failed, or
+        backups failed within ``window`` before ``now``. The exact rules:
 
-        An addon that cannot be read (404, 403, data that cannot be read, a cursor
-        that loops) is yielded unhealthy with the error as its problem, never left
-        out. A project whose addons cannot be listed raises that error: its addons
-        are unknown, so no verdict could stand for them. What would fail every addon
-        (401, 429 past the retry policy's ``max_wait``, the network, 5xx after
-        retries) raises as ``stream_backups`` does.
+        - a backup's moment is its ``completed_at``, else its ``created_at``;
+        - the last completed backup is the ``completed`` one with the latest moment; it is
+          stale when older than ``max_age`` (exactly ``max_age`` old is still fine);
+        - a failure counts in the window when its moment is ``now - window`` or later;
+        - the latest backup is the newest by ``created_at`` among the final ones; one still
+          running has not said anything yet.
+
+        An addon that cannot be read (404, 403, data that cannot be read, a cursor that
+        loops) is yielded unhealthy with the error as its problem, never left out.
+
+        Example:
+
+        ```python
+        from datetime import timedelta
+
+        unhealthy = []
+        async for health in nf.check_backups(max_age=timedelta(hours=26)):  # every project
+            if not health.healthy:
+                problems = "; ".join(health.problems)
+        unhealthy.append(f"{health.project_id}/{health.addon_id}: {problems}")
+        print("\n".join(unhealthy) or "every addon has a recent backup")
+        ```
+
+        :param project_id: the project whose addons to check; None: every project.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param addon_ids: only these addons of ``project_id``; None: every addon of it.
+        :param max_age: the oldest the last completed backup may be (a positive timedelta).
+        :param window: how far back failures count (a positive timedelta).
+        :param now: the moment of the check (timezone-aware); None: the current UTC time,
+            read once at the call.
+        :param concurrency: addons walked at once (an int >= 1).
+        :returns: an async generator of [BackupHealth][northflank_async.BackupHealth].
+        :raises ValueError: a naive ``now``, a ``max_age`` or ``window`` that is not a
+            positive timedelta, or a bad argument of ``stream_backups``, at the call, before
+            any request.
+        :raises NotFoundError: a project whose addons cannot be listed: its addons are
+            unknown, so no verdict could stand for them.
+        :raises AuthenticationError: the token is missing, expired or revoked (401).
+        :raises NorthflankError: what would fail every addon (429 past the retry policy's
+            ``max_wait``, the network, 5xx after retries) raises as ``stream_backups`` does.
         """
         ids = check_scope(project_id, addon_ids, team_id, concurrency)
         rules = _rules(max_age, window, now)

@@ -52,7 +52,11 @@ _NEW_RESTORE_LOOKUPS = 3
 
 
 class BackupOperations:
-    """The calls that act on one backup, its restores, and the waits for them."""
+    """The calls that act on one backup, its restores, and the waits for them.
+
+    A part of [NorthflankSession][northflank_async.NorthflankSession], which inherits
+    these methods: call them on the session.
+    """
 
     _client: Client
 
@@ -105,7 +109,26 @@ class BackupOperations:
     async def get_backup(
         self, project_id: str, addon_id: str, backup_id: str, *, team_id: str | None = None
     ) -> Backup:
-        """One backup, with ``last_restore`` when it was ever restored."""
+        """One backup, with ``last_restore`` when it was ever restored.
+
+        Example:
+
+        ```python
+        backup = await nf.get_backup(project_id, addon_id, backup_id)
+        print(backup.name, backup.status, backup.config.size, backup.last_restore)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :returns: the [Backup][northflank_async.Backup] as the API holds it now.
+        :raises ValueError: an id is empty or would change the route, before any request.
+        :raises NotFoundError: no such project, addon or backup (404).
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         url = self._client.url(BACKUP, one_backup_ids(project_id, addon_id, backup_id), team_id)
         data, _ = await self._client.transport.get_json(url)
         return self._client.one(data, Backup, "GET", url)
@@ -127,13 +150,59 @@ class BackupOperations:
         """Start a backup of an addon, exactly once; with ``wait``, return it completed.
 
         Arguments are checked before any request (``ValueError``). Without ``name``, the
-        SDK names the backup itself (``backup <UTC date time> <random suffix>``) so that
-        it can recognise it; with a name of yours, it first notes which backups already
-        carry it (one walk of the addon's backups). Should the answer be lost, the SDK
-        looks for that backup before it ever sends the request again.
+        SDK names the backup itself (``backup <UTC date time> <random suffix>``) so that it
+        can recognise it; with a name of yours, it first notes which backups already carry
+        it (one walk of the addon's backups). Should the answer be lost (a dropped
+        connection, a read timeout, a 5xx), the SDK looks for that backup before it ever
+        sends the request again, so a retry never starts a second backup.
 
-        With ``wait=True``, waits up to ``timeout`` seconds for a final status, as
-        :meth:`wait_for_backup` does (``BackupFailedError``, ``WaitTimeoutError``).
+        With ``wait=True``, it waits up to ``timeout`` seconds for a final status, as
+        ``wait_for_backup`` does.
+
+        Example:
+
+        ```python
+        from northflank_async import BackupFailedError, WaitTimeoutError
+
+        try:
+            backup = await nf.create_backup(
+                project_id, addon_id, name="before migration", wait=True, timeout=1800
+            )
+        except BackupFailedError as error:  # failed, aborted or not-supported
+            print("no migration:", error)
+        except WaitTimeoutError as error:  # the backup goes on; only the wait stopped
+            print("not yet:", error.last.status)
+        else:
+            print(backup.id, backup.status, backup.config.size)  # completed
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param name: the backup's name: 3 to 39 letters and digits, in words joined by one
+            ``-``, space, ``/`` or ``:``; None: the SDK names it itself.
+        :param backup_type: ``"snapshot"`` (the API's default) or ``"dump"``
+            ([BackupType][northflank_async.BackupType]).
+        :param compression_type: a dump's compression, ``"gz"`` or ``"zstd"``
+            ([CompressionType][northflank_async.CompressionType]); dumps only.
+        :param custom_destination_id: the custom destination a dump is written to; dumps only.
+        :param additional_destinations: further copies of a snapshot, each an
+            [AdditionalDestination][northflank_async.AdditionalDestination] (kept 1 to 120
+            days); snapshots only.
+        :param wait: wait for a final status and return the backup completed.
+        :param timeout: seconds the wait may last (a finite number > 0); used with ``wait``.
+        :returns: the new [Backup][northflank_async.Backup] (``completed``, with ``wait``).
+        :raises ValueError: a bad argument (name, type, an option of the other backup type,
+            a retention outside 1 to 120 days, ``timeout``), before any request.
+        :raises NotFoundError: no such project or addon (404).
+        :raises BadRequestError: the API refused the backup's options (400).
+        :raises BackupFailedError: with ``wait``: the backup ended ``failed``, ``aborted`` or
+            ``not-supported``.
+        :raises WaitTimeoutError: with ``wait``: no final status within ``timeout`` (the
+            backup goes on).
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
         """
         body = new_backup_body(
             name=name,
@@ -171,7 +240,29 @@ class BackupOperations:
     async def abort_backup(
         self, project_id: str, addon_id: str, backup_id: str, *, team_id: str | None = None
     ) -> None:
-        """Abort a scheduled or running backup; a lost answer is settled by reading its status."""
+        """Abort a scheduled or running backup; a lost answer is settled by reading its status.
+
+        The backup is ``aborting`` for a while, then ``aborted``: ``wait_for_backup`` with
+        ``raise_on_failure=False`` sees it end.
+
+        Example:
+
+        ```python
+        backup = await nf.create_backup(project_id, addon_id)
+        await nf.abort_backup(project_id, addon_id, backup.id)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :raises ValueError: an id is empty or would change the route, before any request.
+        :raises NotFoundError: no such project, addon or backup (404).
+        :raises ConflictError: the backup is neither ``scheduled`` nor ``in-progress`` (409).
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         ids = one_backup_ids(project_id, addon_id, backup_id)
         url = self._client.url(ABORT, ids, team_id)
 
@@ -184,7 +275,28 @@ class BackupOperations:
     async def delete_backup(
         self, project_id: str, addon_id: str, backup_id: str, *, team_id: str | None = None
     ) -> None:
-        """Delete a backup; after a lost answer, a backup that is gone means it worked."""
+        """Delete a backup; after a lost answer, a backup that is gone means it worked.
+
+        Example:
+
+        ```python
+        failed = [b.id async for b in nf.list_backups(project_id, addon_id) if b.status == "failed"]
+        for failed_id in failed:
+            await nf.delete_backup(project_id, addon_id, failed_id)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :raises ValueError: an id is empty or would change the route, before any request.
+        :raises NotFoundError: no such project, addon or backup (404).
+        :raises ConflictError: the backup is still running, or a restore from it is (409):
+            abort it and wait for ``aborted`` first.
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         ids = one_backup_ids(project_id, addon_id, backup_id)
         url = self._client.url(BACKUP, ids, team_id)
 
@@ -200,7 +312,24 @@ class BackupOperations:
     async def retain_backup(
         self, project_id: str, addon_id: str, backup_id: str, *, team_id: str | None = None
     ) -> None:
-        """Keep a backup a schedule made beyond its expiry (sending it twice does no harm)."""
+        """Keep a backup a schedule made beyond its expiry (sending it twice does no harm).
+
+        Example:
+
+        ```python
+        await nf.retain_backup(project_id, addon_id, backup_id)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :raises ValueError: an id is empty or would change the route, before any request.
+        :raises NotFoundError: no such project, addon or backup (404).
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         ids = one_backup_ids(project_id, addon_id, backup_id)
         url = self._client.url(RETAIN, ids, team_id)
         await write_once(self._client.transport, "POST", url, settle=_send_again)
@@ -221,10 +350,39 @@ class BackupOperations:
     ) -> Restore:
         """Restore the addon to a backup, exactly once; with ``wait``, return it completed.
 
-        ``source_project_id`` and ``source_addon_id`` name another addon whose backup
-        ``backup_id`` is (a global backup). The restores of the backup are noted first
-        (one walk of a short list); should the answer be lost, a restore that was not
-        there before is this one, and the request is never sent a second time.
+        The addon named by ``project_id`` and ``addon_id`` is the one restored. The
+        restores of the backup are noted first (one walk of a short list); should the
+        answer be lost, a restore that was not there before is this one, and the request is
+        never sent a second time.
+
+        Example:
+
+        ```python
+        restore = await nf.restore_backup(project_id, addon_id, backup_id)
+        print(restore.id, restore.status, restore.backup_id)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param source_project_id: with ``source_addon_id``: the project of the other addon
+            whose backup ``backup_id`` is (a global backup); None: this addon's own.
+        :param source_addon_id: the other addon whose backup ``backup_id`` is; given with
+            ``source_project_id``, or not at all.
+        :param wait: wait for a final status and return the restore completed.
+        :param timeout: seconds the wait may last (a finite number > 0); used with ``wait``.
+        :returns: the new [Restore][northflank_async.Restore] (``completed``, with ``wait``).
+        :raises ValueError: a bad argument (an id, half of a source addon, ``timeout``),
+            before any request.
+        :raises NotFoundError: no such project, addon or backup (404).
+        :raises ConflictError: the backup is not ``completed`` (409).
+        :raises BackupFailedError: with ``wait``: the restore ended ``failed`` or ``aborted``.
+        :raises WaitTimeoutError: with ``wait``: no final status within ``timeout`` (the
+            restore goes on).
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
         """
         query = source_query(source_project_id, source_addon_id)
         _check_wait(wait, timeout)
@@ -278,7 +436,31 @@ class BackupOperations:
         source_project_id: str | None = None,
         source_addon_id: str | None = None,
     ) -> None:
-        """Abort a running restore; a lost answer is settled by reading its status."""
+        """Abort a running restore; a lost answer is settled by reading its status.
+
+        Example:
+
+        ```python
+        restore = await nf.restore_backup(project_id, addon_id, backup_id)
+        await nf.abort_restore(project_id, addon_id, backup_id, restore.id)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param restore_id: the restore's id (``Restore.id``).
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param source_project_id: with ``source_addon_id``: the project of the other addon
+            whose backup ``backup_id`` is (a global backup); None: this addon's own.
+        :param source_addon_id: the other addon whose backup ``backup_id`` is; given with
+            ``source_project_id``, or not at all.
+        :raises ValueError: a bad argument, before any request.
+        :raises NotFoundError: no such project, addon, backup or restore (404).
+        :raises ConflictError: the restore is neither ``scheduled`` nor ``in-progress`` (409).
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         _check_restore_id(restore_id)
         query = source_query(source_project_id, source_addon_id)
         ids = one_backup_ids(project_id, addon_id, backup_id)
@@ -304,9 +486,32 @@ class BackupOperations:
     ) -> AsyncGenerator[Backup, None]:
         """The backup each time its status changes (the first state too), until a final one.
 
-        Polls ``get_backup`` about 2 s after the start, then at intervals growing to
-        about 30 s. Past ``timeout`` seconds, ``WaitTimeoutError`` carrying the last
-        state. A final status ends the walk; it never raises for ``failed``.
+        Polls ``get_backup`` about 2 s after the start, then at intervals growing to about
+        30 s (a 10-minute backup costs about 26 requests). A final status ends the walk;
+        it never raises for ``failed``: use it for a progress line, server-sent events or
+        a log.
+
+        Example:
+
+        ```python
+        backup = await nf.create_backup(project_id, addon_id)
+        async for state in nf.watch_backup(project_id, addon_id, backup.id, timeout=600):
+            print(state.status)  # scheduled, in-progress, ..., completed
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param timeout: seconds the watch may last (a finite number > 0).
+        :returns: an async generator of [Backup][northflank_async.Backup] states.
+        :raises ValueError: a bad argument, at the call, before any request.
+        :raises WaitTimeoutError: no final status within ``timeout``; ``last`` is the last
+            state seen.
+        :raises NotFoundError: the backup does not exist (any more).
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
         """
         check_timeout(timeout)
         ids = one_backup_ids(project_id, addon_id, backup_id)
@@ -333,6 +538,33 @@ class BackupOperations:
         """The restore each time its status changes, until a final one (as ``watch_backup``).
 
         Each poll walks the backup's restores (a short list) for this one.
+
+        Example:
+
+        ```python
+        restore = await nf.restore_backup(project_id, addon_id, backup_id)
+        async for state in nf.watch_restore(project_id, addon_id, backup_id, restore.id):
+            print(state.status)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param restore_id: the restore's id (``Restore.id``).
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param source_project_id: with ``source_addon_id``: the project of the other addon
+            whose backup ``backup_id`` is (a global backup); None: this addon's own.
+        :param source_addon_id: the other addon whose backup ``backup_id`` is; given with
+            ``source_project_id``, or not at all.
+        :param timeout: seconds the watch may last (a finite number > 0).
+        :returns: an async generator of [Restore][northflank_async.Restore] states.
+        :raises ValueError: a bad argument, at the call, before any request.
+        :raises WaitTimeoutError: no final status within ``timeout``; ``last`` is the last
+            state seen.
+        :raises NotFoundError: the backup or restore does not exist.
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
         """
         _check_restore_id(restore_id)
         check_timeout(timeout)
@@ -356,11 +588,36 @@ class BackupOperations:
         timeout: float = 3600.0,  # noqa: ASYNC109 - the error carries the last state seen
         raise_on_failure: bool = True,
     ) -> Backup:
-        """Wait for a final status and return the backup.
+        """Wait for a backup's final status and return the backup.
 
-        ``failed``, ``aborted`` or ``not-supported`` raise ``BackupFailedError`` (with
-        ``.backup``) unless ``raise_on_failure=False``; past ``timeout`` seconds,
-        ``WaitTimeoutError`` (with ``.last``). Cancelling the task stops the polling.
+        Polls as ``watch_backup`` does. Cancelling the waiting task, or closing the
+        session, stops the polling at once.
+
+        Example:
+
+        ```python
+        backup = await nf.create_backup(project_id, addon_id)
+        done = await nf.wait_for_backup(project_id, addon_id, backup.id, timeout=1800)
+        print(done.status, done.completed_at)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param timeout: seconds the wait may last (a finite number > 0).
+        :param raise_on_failure: False returns a backup that ended ``failed``, ``aborted``
+            or ``not-supported`` instead of raising.
+        :returns: the [Backup][northflank_async.Backup] in its final status.
+        :raises ValueError: a bad argument, before any request.
+        :raises BackupFailedError: the backup ended ``failed``, ``aborted`` or
+            ``not-supported`` (``.backup``, ``.status``), unless ``raise_on_failure=False``.
+        :raises WaitTimeoutError: no final status within ``timeout`` (``.last``: the last
+            state seen); the backup goes on.
+        :raises NotFoundError: the backup does not exist (any more).
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
         """
         states = self.watch_backup(
             project_id, addon_id, backup_id, team_id=team_id, timeout=timeout
@@ -381,7 +638,39 @@ class BackupOperations:
         timeout: float = 3600.0,  # noqa: ASYNC109 - the error carries the last state seen
         raise_on_failure: bool = True,
     ) -> Restore:
-        """Wait for a restore's final status, as :meth:`wait_for_backup` (``.restore``)."""
+        """Wait for a restore's final status and return it, as ``wait_for_backup`` does.
+
+        Example:
+
+        ```python
+        restore = await nf.restore_backup(project_id, addon_id, backup_id)
+        done = await nf.wait_for_restore(project_id, addon_id, backup_id, restore.id, timeout=1800)
+        print(done.status, done.completed_at)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param backup_id: the backup's id.
+        :param restore_id: the restore's id (``Restore.id``).
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param source_project_id: with ``source_addon_id``: the project of the other addon
+            whose backup ``backup_id`` is (a global backup); None: this addon's own.
+        :param source_addon_id: the other addon whose backup ``backup_id`` is; given with
+            ``source_project_id``, or not at all.
+        :param timeout: seconds the wait may last (a finite number > 0).
+        :param raise_on_failure: False returns a restore that ended ``failed`` or
+            ``aborted`` instead of raising.
+        :returns: the [Restore][northflank_async.Restore] in its final status.
+        :raises ValueError: a bad argument, before any request.
+        :raises BackupFailedError: the restore ended other than ``completed`` (``.restore``,
+            ``.status``), unless ``raise_on_failure=False``.
+        :raises WaitTimeoutError: no final status within ``timeout`` (``.last``: the last
+            state seen); the restore goes on.
+        :raises NotFoundError: the backup or restore does not exist.
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         states = self.watch_restore(
             project_id,
             addon_id,

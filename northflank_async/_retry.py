@@ -46,30 +46,73 @@ class RetryPolicy:
     """How a session retries a request that failed for a reason that may pass.
 
     Retried: connection errors, timeouts, and the statuses 408, 429, 500, 502, 503 and
-    504; never any other 4xx. The wait before attempt ``n + 1`` is the server's
-    ``Retry-After`` (or, on a 429 without it, ``x-ratelimit-reset``) when it sent one,
-    else a random time between 0 and ``min(backoff_max, backoff_base * 2 ** (n - 1))``
-    ("full jitter"). A wait the server asks for that is longer than ``max_wait`` is never
-    slept: the error is raised at once with its ``retry_after`` set, for the caller to
-    decide; the SDK's own backoff is capped at ``max_wait``. The default
-    ``max_wait`` of 60 s suits request handlers; a worker that should sit out the API's
-    hourly rate-limit window sets ``max_wait=3600``.
+    504; never any other 4xx. A retry in the middle of a walk repeats the same cursor, so
+    no item is lost or repeated; writes are retried only where that cannot act twice
+    (see [create_backup][northflank_async.NorthflankSession.create_backup]).
 
-    ``sleep`` and ``random`` are there for tests, which need not wait in real time.
+    The wait before attempt ``n + 1`` is the server's ``Retry-After`` (or, on a 429
+    without it, ``x-ratelimit-reset``) when it sent one, else a random time between 0
+    and ``min(backoff_max, backoff_base * 2 ** (n - 1))`` ("full jitter"). A wait the
+    server asks for that is longer than ``max_wait`` is never slept: the error is raised
+    at once with its ``retry_after`` set, for the caller to decide; the SDK's own
+    backoff is capped at ``max_wait``. The default ``max_wait`` of 60 s suits request
+    handlers; a worker that should sit out the API's hourly rate-limit window sets
+    ``max_wait=3600``.
+
+    Example:
+
+    ```python
+    from northflank_async import NorthflankSession, RetryPolicy
+
+    policy = RetryPolicy(max_attempts=6, max_wait=3600)  # a patient worker
+    async with NorthflankSession(retry=policy) as worker:
+        async for backup in worker.list_backups(project_id, addon_id, max_items=10):
+            print(backup.id)
+    ```
+
+    Values are checked when built (a bad one raises ``ValueError``). A policy is frozen:
+    build another with ``attrs.evolve(policy, max_attempts=10)``.
     """
 
     max_attempts: int = attrs.field(default=4, validator=_at_least_one)
     """Attempts in all, the first one included; 1 turns retrying off."""
     backoff_base: float = attrs.field(default=0.5, validator=_positive)
+    """Seconds: the cap of the first backoff, doubled at each attempt."""
     backoff_max: float = attrs.field(default=30.0, validator=_positive)
+    """Seconds: the largest cap the doubling reaches."""
     max_wait: float = attrs.field(default=60.0, validator=_positive)
+    """Seconds: the longest wait slept before a retry.
+
+    A server asking for longer (``Retry-After``) gets its error raised at once.
+    """
     sleep: Callable[[float], Awaitable[None]] = attrs.field(default=asyncio.sleep, repr=False)
+    """The coroutine function that waits (``asyncio.sleep``).
+
+    Tests pass one that returns at once, so retries need no real time; the waits of
+    ``wait_for_backup`` and its kind go through it too.
+    """
     random: Callable[[], float] = attrs.field(default=random.random, repr=False)
+    """The source of jitter, a float in ``[0, 1)`` (``random.random``).
+
+    Tests pass ``lambda: 1.0`` to make every backoff its cap.
+    """
 
     def backoff(self, attempt: int) -> float:
-        """The jittered wait after failed attempt number ``attempt`` (1-based).
+        """The jittered wait after failed attempt number ``attempt``, in seconds.
 
         Never more than ``backoff_max`` nor ``max_wait``.
+
+        Example:
+
+        ```python
+        from northflank_async import RetryPolicy
+
+        policy = RetryPolicy(random=lambda: 1.0)  # no jitter: every wait is its cap
+        print([policy.backoff(n) for n in (1, 2, 3, 8)])  # [0.5, 1.0, 2.0, 30.0]
+        ```
+
+        :param attempt: the 1-based number of the attempt that failed.
+        :returns: seconds to wait before the next attempt.
         """
         # The exponent is capped so that a policy with thousands of attempts cannot overflow.
         growth = self.backoff_base * 2.0 ** min(attempt - 1, 64)

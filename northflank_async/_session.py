@@ -46,29 +46,57 @@ __all__ = ["NorthflankSession"]
 
 
 class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, BackupHealthChecks):
-    """An async client of the Northflank API with one connection pool.
+    """An async client of the Northflank API, holding one connection pool.
 
-    Use it as ``async with NorthflankSession() as nf:``, or call ``await nf.close()``.
-
-    :param token: the API token; else ``NORTHFLANK_API_TOKEN``, else ``NF_API_TOKEN``.
-    :param base_url: else ``NORTHFLANK_API_BASE_URL``, ``NF_API_HOST``, ``NF_HOST``,
-        else ``https://api.northflank.com``. Plain ``http://`` only for loopback hosts.
-    :param team_id: use the ``/v1/teams/{teamId}/...`` routes (organisation tokens).
-    :param timeout: seconds each request may take, connecting included.
-    :param session: an ``aiohttp.ClientSession`` to send requests with; it is used as
-        it is and never closed by this session.
-    :param user_agent: added to the ``User-Agent`` header after ``northflank-async/<v>``.
-    :param retry: the :class:`RetryPolicy`; ``None`` turns retrying off.
-    :param max_concurrency: requests in flight at once across every walk of the session.
-    :param max_response_size: the largest answer body read, in bytes (default 4 MiB; a
-        page of 100 backups is tens of KiB). A larger one raises
-        :class:`ResponseTooLargeError` once the limit is reached, and is not retried.
-    :param trust_env: honour ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``NO_PROXY`` (and proxy
-        credentials in ``~/.netrc``), as most HTTP stacks do; ``False`` always connects
-        directly. Only for the pool the session creates (not a ``session`` passed in).
+    Use it as ``async with NorthflankSession() as nf:``, or call ``await nf.close()``
+    when done. Every call of the API is a method of the session; the lists are async
+    generators that walk every page. Every request to the API goes through the
+    session's [RetryPolicy][northflank_async.RetryPolicy], its rate-limit handling and
+    its ``max_concurrency``.
 
     A session belongs to the event loop it is first used in; from another loop its
-    calls raise :class:`EventLoopError`. Create one per loop.
+    calls raise [EventLoopError][northflank_async.EventLoopError]. Create it inside
+    the coroutine that ``asyncio.run()`` runs, one per loop.
+
+    Example:
+
+    ```python
+    import asyncio
+
+    from northflank_async import NorthflankSession
+
+
+    async def main() -> None:
+        async with NorthflankSession() as nf:  # the token from NORTHFLANK_API_TOKEN
+            async for backup in nf.list_backups("project-1", "postgresql-1", max_items=3):
+                print(backup.id, backup.status, backup.created_at, backup.config.size)
+
+
+    asyncio.run(main())
+    ```
+
+    :param token: the API token; else the ``NORTHFLANK_API_TOKEN`` environment
+        variable, else ``NF_API_TOKEN``.
+    :param base_url: the API's base URL; else ``NORTHFLANK_API_BASE_URL``,
+        ``NF_API_HOST``, ``NF_HOST``, else ``https://api.northflank.com``. Plain
+        ``http://`` only for loopback hosts.
+    :param team_id: use the ``/v1/teams/{teamId}/...`` routes (organisation tokens) for
+        every call that names no team of its own.
+    :param timeout: seconds each request may take, connecting included.
+    :param session: an ``aiohttp.ClientSession`` to send the API's requests with; it is
+        used as it is and never closed by this session.
+    :param user_agent: added to the ``User-Agent`` header after ``northflank-async/<version>``.
+    :param retry: the [RetryPolicy][northflank_async.RetryPolicy]; None turns retrying off.
+    :param max_concurrency: requests in flight at once, across every walk of the session.
+    :param max_response_size: the largest answer body read, in bytes (default 4 MiB; a
+        page of 100 backups is tens of KiB). A larger one raises
+        [ResponseTooLargeError][northflank_async.ResponseTooLargeError] once the limit is
+        reached, and is not retried.
+    :param trust_env: honour ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``NO_PROXY`` (and proxy
+        credentials in ``~/.netrc``), as most HTTP stacks do; False always connects
+        directly. Only for the pool the session creates (not a ``session`` passed in).
+    :raises ConfigurationError: no token, an unsafe or malformed base URL, or an option
+        out of range (a ``ValueError`` too); nothing is sent.
     """
 
     def __init__(
@@ -138,22 +166,29 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
 
     @property
     def base_url(self) -> URL:
-        """The API's base URL."""
+        """The API's base URL, as resolved from the argument or the environment."""
         return self._client.base_url
 
     @property
     def team_id(self) -> str | None:
-        """The team whose routes are used when a call names none."""
+        """The team whose routes are used when a call names none.
+
+        None: the plain ``/v1/...`` routes, for the token's own team.
+        """
         return self._client.team_id
 
     @property
     def retry(self) -> RetryPolicy:
-        """The retry policy in force."""
+        """The retry policy in force (one that never retries when built with ``retry=None``)."""
         return self._transport.retry
 
     @property
     def rate_limit(self) -> RateLimit | None:
-        """The rate limit the latest response reported, or None before any response."""
+        """The rate limit the latest answer reported, or None before any answer.
+
+        When it says no request is left and the reset is within the policy's ``max_wait``,
+        the next request waits for the reset rather than spend a request on a 429.
+        """
         return self._transport.rate_limit
 
     @property
@@ -174,7 +209,13 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
         await self.close()
 
     async def close(self) -> None:
-        """Close the connection pool (unless it was passed in) and end open walks."""
+        """Close the connection pool (unless it was passed in) and end the walks still open.
+
+        A walk or request still running raises
+        [SessionClosedError][northflank_async.SessionClosedError]. Closing twice is
+        harmless, and closing works from another event loop too. ``async with`` calls it
+        on the way out.
+        """
         await self._transport.close()
 
     # -- backups --------------------------------------------------------------------------
@@ -193,9 +234,38 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
     ) -> AsyncGenerator[Backup, None]:
         """Every backup of an addon, oldest page first, one page held at a time.
 
-        ``page`` starts at that page number, ``cursor`` resumes a walk from a cursor it
-        returned, ``max_items`` stops after that many backups. Arguments are checked
-        here, before any request: a bad one raises ``ValueError``.
+        An async generator: requests start with the iteration. Each answer is read whole
+        before its backups are yielded, so no connection is held while the loop body runs.
+        Breaking out of the loop leaves at most the prefetched request in flight until the
+        generator is closed: wrap it in ``contextlib.aclosing(...)`` to end it at once.
+
+        Example:
+
+        ```python
+        async for backup in nf.list_backups(project_id, addon_id, max_items=5):
+            print(backup.id, backup.status, backup.created_at, backup.config.size)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param per_page: items per page asked of the API, 1 to 100.
+        :param page: start at this page number (1-based) instead of the first; not with
+            ``cursor``.
+        :param cursor: resume from a cursor an earlier page returned
+            (``page.pagination.cursor``); not with ``page``.
+        :param max_items: stop after this many items, requesting no page that is not
+            needed; None: every item.
+        :param prefetch: request the next page while the caller works on this one (one
+            request ahead); False: one request at a time.
+        :returns: an async generator of [Backup][northflank_async.Backup].
+        :raises ValueError: a bad argument, at the call, before any request.
+        :raises NotFoundError: no such project or addon (404), or the token cannot see it.
+        :raises AuthenticationError: the token is missing, expired or revoked (401).
+        :raises PaginationError: the API's cursor chain would loop or cannot go on.
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
         """
         ids = backup_ids(project_id, addon_id)
         query = PageQuery(per_page, page, cursor)
@@ -218,7 +288,35 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
         """Every page of an addon's backups, each with its pagination and rate limit.
 
         With ``max_items``, no page is requested once the pages so far hold that many
-        backups (the last page may hold more: cut it yourself, or use ``list_backups``).
+        backups; the last page may hold more (cut it yourself, or use ``list_backups``).
+
+        Example:
+
+        ```python
+        async for page in nf.list_backup_pages(project_id, addon_id, per_page=100):
+            print(len(page.backups), page.pagination.has_next_page, page.rate_limit)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param per_page: items per page asked of the API, 1 to 100.
+        :param page: start at this page number (1-based) instead of the first; not with
+            ``cursor``.
+        :param cursor: resume from a cursor an earlier page returned
+            (``page.pagination.cursor``); not with ``page``.
+        :param max_items: stop after this many items, requesting no page that is not
+            needed; None: every item.
+        :param prefetch: request the next page while the caller works on this one (one
+            request ahead); False: one request at a time.
+        :returns: an async generator of [BackupPage][northflank_async.BackupPage].
+        :raises ValueError: a bad argument, at the call, before any request.
+        :raises NotFoundError: no such project or addon (404), or the token cannot see it.
+        :raises AuthenticationError: the token is missing, expired or revoked (401).
+        :raises PaginationError: the API's cursor chain would loop or cannot go on.
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
         """
         ids = backup_ids(project_id, addon_id)
         query = PageQuery(per_page, page, cursor)
@@ -236,7 +334,34 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
         page: int | None = None,
         cursor: str | None = None,
     ) -> BackupPage:
-        """One page of an addon's backups, in exactly one request (plus retries)."""
+        """One page of an addon's backups, in exactly one request (plus retries).
+
+        For paging by hand: hand ``page.pagination.cursor`` to your own client, and ask
+        for the next page with ``cursor=`` when it comes back.
+
+        Example:
+
+        ```python
+        first = await nf.get_backup_page(project_id, addon_id, per_page=20)
+        if first.pagination.has_next_page:
+            cursor = first.pagination.cursor
+            second = await nf.get_backup_page(project_id, addon_id, per_page=20, cursor=cursor)
+        ```
+
+        :param project_id: the project's id.
+        :param addon_id: the addon's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param per_page: items per page asked of the API, 1 to 100.
+        :param page: start at this page number (1-based) instead of the first; not with
+            ``cursor``.
+        :param cursor: resume from a cursor an earlier page returned
+            (``page.pagination.cursor``); not with ``page``.
+        :returns: the [BackupPage][northflank_async.BackupPage].
+        :raises ValueError: a bad argument, before any request.
+        :raises NotFoundError: no such project or addon (404), or the token cannot see it.
+        :raises NorthflankError: any other failure of the request, after retries.
+        """
         ids = backup_ids(project_id, addon_id)
         return await self._client.page(BACKUPS, ids, team_id, PageQuery(per_page, page, cursor))
 
@@ -252,7 +377,34 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
         max_items: int | None = None,
         prefetch: bool = True,
     ) -> AsyncGenerator[Project, None]:
-        """Every project the token (or ``team_id``) can see."""
+        """Every project the token (or ``team_id``) can see.
+
+        Example:
+
+        ```python
+        async for project in nf.list_projects():
+            print(project.id, project.name)
+        ```
+
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param per_page: items per page asked of the API, 1 to 100.
+        :param page: start at this page number (1-based) instead of the first; not with
+            ``cursor``.
+        :param cursor: resume from a cursor an earlier page returned
+            (``page.pagination.cursor``); not with ``page``.
+        :param max_items: stop after this many items, requesting no page that is not
+            needed; None: every item.
+        :param prefetch: request the next page while the caller works on this one (one
+            request ahead); False: one request at a time.
+        :returns: an async generator of [Project][northflank_async.Project].
+        :raises ValueError: a bad argument, at the call, before any request.
+        :raises NotFoundError: no such team (404), or the token cannot see it.
+        :raises AuthenticationError: the token is missing, expired or revoked (401).
+        :raises PaginationError: the API's cursor chain would loop or cannot go on.
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         query = PageQuery(per_page, page, cursor)
         return self._client.items(
             PROJECTS, {}, team_id, query, prefetch=prefetch, max_items=max_items
@@ -268,7 +420,34 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
         max_items: int | None = None,
         prefetch: bool = True,
     ) -> AsyncGenerator[ProjectPage, None]:
-        """Every page of projects (``max_items`` as for ``list_backup_pages``)."""
+        """Every page of projects (``max_items`` as for ``list_backup_pages``).
+
+        Example:
+
+        ```python
+        async for page in nf.list_project_pages(per_page=10):
+            print([project.id for project in page.projects])
+        ```
+
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param per_page: items per page asked of the API, 1 to 100.
+        :param page: start at this page number (1-based) instead of the first; not with
+            ``cursor``.
+        :param cursor: resume from a cursor an earlier page returned
+            (``page.pagination.cursor``); not with ``page``.
+        :param max_items: stop after this many items, requesting no page that is not
+            needed; None: every item.
+        :param prefetch: request the next page while the caller works on this one (one
+            request ahead); False: one request at a time.
+        :returns: an async generator of [ProjectPage][northflank_async.ProjectPage].
+        :raises ValueError: a bad argument, at the call, before any request.
+        :raises NotFoundError: no such team (404), or the token cannot see it.
+        :raises AuthenticationError: the token is missing, expired or revoked (401).
+        :raises PaginationError: the API's cursor chain would loop or cannot go on.
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         query = PageQuery(per_page, page, cursor)
         return self._client.pages(
             PROJECTS, {}, team_id, query, prefetch=prefetch, max_items=max_items
@@ -282,7 +461,27 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
         page: int | None = None,
         cursor: str | None = None,
     ) -> ProjectPage:
-        """One page of projects, in exactly one request (plus retries)."""
+        """One page of projects, in exactly one request (plus retries).
+
+        Example:
+
+        ```python
+        page = await nf.get_project_page(per_page=10)
+        print([project.id for project in page.projects], page.pagination.has_next_page)
+        ```
+
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param per_page: items per page asked of the API, 1 to 100.
+        :param page: start at this page number (1-based) instead of the first; not with
+            ``cursor``.
+        :param cursor: resume from a cursor an earlier page returned
+            (``page.pagination.cursor``); not with ``page``.
+        :returns: the [ProjectPage][northflank_async.ProjectPage].
+        :raises ValueError: a bad argument, before any request.
+        :raises NotFoundError: no such team (404), or the token cannot see it.
+        :raises NorthflankError: any other failure of the request, after retries.
+        """
         return await self._client.page(PROJECTS, {}, team_id, PageQuery(per_page, page, cursor))
 
     def list_addons(
@@ -296,7 +495,35 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
         max_items: int | None = None,
         prefetch: bool = True,
     ) -> AsyncGenerator[Addon, None]:
-        """Every addon of a project."""
+        """Every addon of a project.
+
+        Example:
+
+        ```python
+        async for addon in nf.list_addons(project_id):
+            print(addon.id, addon.spec.type, addon.status)
+        ```
+
+        :param project_id: the project's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param per_page: items per page asked of the API, 1 to 100.
+        :param page: start at this page number (1-based) instead of the first; not with
+            ``cursor``.
+        :param cursor: resume from a cursor an earlier page returned
+            (``page.pagination.cursor``); not with ``page``.
+        :param max_items: stop after this many items, requesting no page that is not
+            needed; None: every item.
+        :param prefetch: request the next page while the caller works on this one (one
+            request ahead); False: one request at a time.
+        :returns: an async generator of [Addon][northflank_async.Addon].
+        :raises ValueError: a bad argument, at the call, before any request.
+        :raises NotFoundError: no such project (404), or the token cannot see it.
+        :raises AuthenticationError: the token is missing, expired or revoked (401).
+        :raises PaginationError: the API's cursor chain would loop or cannot go on.
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         query = PageQuery(per_page, page, cursor)
         ids = {"project_id": project_id}
         return self._client.items(
@@ -314,7 +541,35 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
         max_items: int | None = None,
         prefetch: bool = True,
     ) -> AsyncGenerator[AddonPage, None]:
-        """Every page of a project's addons (``max_items`` as for ``list_backup_pages``)."""
+        """Every page of a project's addons (``max_items`` as for ``list_backup_pages``).
+
+        Example:
+
+        ```python
+        async for page in nf.list_addon_pages(project_id):
+            print([addon.id for addon in page.addons])
+        ```
+
+        :param project_id: the project's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param per_page: items per page asked of the API, 1 to 100.
+        :param page: start at this page number (1-based) instead of the first; not with
+            ``cursor``.
+        :param cursor: resume from a cursor an earlier page returned
+            (``page.pagination.cursor``); not with ``page``.
+        :param max_items: stop after this many items, requesting no page that is not
+            needed; None: every item.
+        :param prefetch: request the next page while the caller works on this one (one
+            request ahead); False: one request at a time.
+        :returns: an async generator of [AddonPage][northflank_async.AddonPage].
+        :raises ValueError: a bad argument, at the call, before any request.
+        :raises NotFoundError: no such project (404), or the token cannot see it.
+        :raises AuthenticationError: the token is missing, expired or revoked (401).
+        :raises PaginationError: the API's cursor chain would loop or cannot go on.
+        :raises NorthflankError: any other failure of a request (the network, the rate limit,
+            5xx after retries, a body that is not what the API documents).
+        """
         ids = {"project_id": project_id}
         query = PageQuery(per_page, page, cursor)
         return self._client.pages(
@@ -330,7 +585,28 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
         page: int | None = None,
         cursor: str | None = None,
     ) -> AddonPage:
-        """One page of a project's addons, in exactly one request (plus retries)."""
+        """One page of a project's addons, in exactly one request (plus retries).
+
+        Example:
+
+        ```python
+        page = await nf.get_addon_page(project_id)
+        print([addon.id for addon in page.addons])
+        ```
+
+        :param project_id: the project's id.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param per_page: items per page asked of the API, 1 to 100.
+        :param page: start at this page number (1-based) instead of the first; not with
+            ``cursor``.
+        :param cursor: resume from a cursor an earlier page returned
+            (``page.pagination.cursor``); not with ``page``.
+        :returns: the [AddonPage][northflank_async.AddonPage].
+        :raises ValueError: a bad argument, before any request.
+        :raises NotFoundError: no such project (404), or the token cannot see it.
+        :raises NorthflankError: any other failure of the request, after retries.
+        """
         ids = {"project_id": project_id}
         return await self._client.page(ADDONS, ids, team_id, PageQuery(per_page, page, cursor))
 
@@ -349,17 +625,46 @@ class NorthflankSession(BackupOperations, RestoreListing, BackupDownloads, Backu
     ) -> AsyncGenerator[AddonBackup, None]:
         """Every backup of many addons, up to ``concurrency`` addon walks at once.
 
-        With ``addon_ids``, those addons of ``project_id``; with only ``project_id``,
-        every addon of that project; with neither, every addon of every project the
-        token (or ``team_id``) can see. Backups arrive as they come: in order within an
-        addon, interleaved across addons. A slow consumer holds the walks back, so
-        memory stays near ``concurrency`` pages.
+        With ``addon_ids``, those addons of ``project_id``; with only ``project_id``, every
+        addon of that project; with neither, every addon of every project the token (or
+        ``team_id``) can see. Backups arrive as they come: in order within an addon,
+        interleaved across addons. A slow consumer holds the walks back, so memory stays
+        near ``concurrency`` pages, and every request still goes through the session's
+        ``max_concurrency`` and rate-limit handling.
 
-        ``on_error="skip"`` lets the other addons go on when one addon's walk fails (a
-        404 for an addon deleted mid-run, a 403, data that cannot be read): the failure
-        is logged at WARNING and passed to ``on_skip(project_id, addon_id, error)`` if
-        given (``addon_id`` None when a project's addons could not be listed). Failures
-        that would fail every addon (401, 429, the network, 5xx) always end the stream.
+        Example:
+
+        ```python
+        from collections import Counter
+
+        failed = Counter()
+        async for item in nf.stream_backups(project_id, on_error="skip"):
+            if item.backup.status == "failed":
+                failed[item.addon_id] += 1
+        print(failed.most_common())
+        ```
+
+        :param project_id: the project whose addons to walk; None: every project.
+        :param team_id: the team whose routes this call uses (``/v1/teams/{teamId}/...``);
+            None: the session's ``team_id``.
+        :param addon_ids: only these addons of ``project_id`` (each walked once, in the
+            order given); None: every addon of the project.
+        :param concurrency: addon walks at once (an int >= 1).
+        :param per_page: backups per page asked of the API, 1 to 100.
+        :param on_error: ``"raise"`` ends the stream at the first failure; ``"skip"`` lets
+            the other addons go on when one addon's walk fails on its own account (a 404 for
+            an addon deleted mid-run, a 403, data that cannot be read): the failure is logged
+            at WARNING and passed to ``on_skip``. Failures that would fail every addon (401,
+            429, the network, 5xx after retries) always end the stream.
+        :param on_skip: called as ``on_skip(project_id, addon_id, error)`` for each walk
+            skipped (``addon_id`` None when a project's addons could not be listed).
+        :returns: an async generator of [AddonBackup][northflank_async.AddonBackup].
+        :raises ValueError: a bad argument (``addon_ids`` without ``project_id``, or as one
+            string; a bad id; ``concurrency`` < 1), at the call, before any request.
+        :raises NotFoundError: with ``on_error="raise"``: a project or addon does not exist.
+        :raises AuthenticationError: the token is missing, expired or revoked (401).
+        :raises NorthflankError: any other failure that ends the stream (the rate limit past
+            the policy's ``max_wait``, the network, 5xx after retries).
         """
         return stream_backups(
             self._client,

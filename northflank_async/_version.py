@@ -8,5 +8,9 @@ __all__ = ["__version__"]
 
 try:
     __version__ = version("northflank-async")
+    """The installed version of northflank-async, such as ``"0.1.0"``.
+
+    It is ``"0.0.0"`` when the package runs from a source tree that is not installed.
+    """
 except PackageNotFoundError:  # pragma: no cover - only when run from a tree that is not installed
     __version__ = "0.0.0"

@@ -39,7 +39,20 @@ _EXAMPLE_BACKUP: Final[JSONDict] = {
 
 
 def example_backup() -> JSONDict:
-    """A fresh copy of the backup in the API reference's example response, verbatim."""
+    """A fresh copy of the backup in the API reference's example response, verbatim.
+
+    Example:
+
+    ```python
+    from northflank_async.testing import example_backup
+
+    backup = example_backup()
+    print(backup["id"], backup["config"]["size"])  # example-backup 1234
+    mock.add_backups("project-1", "postgresql-1", [backup])
+    ```
+
+    :returns: the backup's JSON dict (camelCase keys, ``size`` as a string).
+    """
     return copy.deepcopy(_EXAMPLE_BACKUP)
 
 

@@ -20,7 +20,11 @@ FaultKind = Literal[
     "endless",
     "lose_answer",
 ]
-"""The kinds of fault a ``FaultPlan`` can inject."""
+"""The kinds of fault a ``FaultPlan`` can inject.
+
+One per ``FaultPlan`` method of that name; ``fail_path`` plans a ``fail`` and
+``lose_answer_path`` a ``lose_answer``.
+"""
 
 TERMINAL_KINDS: Final = frozenset({"fail", "drop", "bad_json", "redirect", "endless"})
 """Kinds that replace the answer before the route runs (nothing is carried out).
@@ -32,16 +36,26 @@ then withhold its answer.
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """One planned misbehaviour for one request."""
+    """One planned misbehaviour for one request, as ``FaultPlan.planned(n)`` lists them.
+
+    Made by the [FaultPlan][northflank_async.testing.FaultPlan] methods; a test reads
+    them, it need not build them.
+    """
 
     kind: FaultKind
+    """What goes wrong (a [FaultKind][northflank_async.testing.FaultKind])."""
     status: int = 200
+    """The status answered (``fail``, ``bad_json``, ``redirect``, ``endless``)."""
     body: bytes | None = None
-    """The body to send (``endless``: the chunk sent again and again)."""
+    """The body to send, or None for the default (``endless``: the chunk sent again and again)."""
     content_type: str | None = None
+    """The ``Content-Type`` sent with ``body``, or None for the default."""
     headers: tuple[tuple[str, str], ...] = ()
+    """Further headers sent, as ``(name, value)`` pairs."""
     seconds: float = 0.0
+    """How long a ``stall`` waits."""
     location: str | None = None
+    """Where a ``redirect`` points."""
 
 
 @dataclass(slots=True)
@@ -140,18 +154,43 @@ def _as_bytes(body: bytes | str | None) -> bytes | None:
 class FaultPlan:
     """Faults to inject, keyed by the 1-based number of the request received.
 
-    Every method taking ``n`` also accepts an iterable of numbers (``range(2, 5)``)
-    and returns the plan, so calls chain. Several faults may target one request:
-    stalls add up, ``repeat_cursor``/``omit_cursor`` alter a normal answer, and
-    the first of ``fail``/``drop``/``bad_json``/``redirect``/``endless`` replaces
-    the answer before the route runs, so a write so refused is not carried out.
-    ``lose_answer`` is the opposite case: the route runs (a write is carried out),
+    ``MockNorthflank.faults`` is one. Every method taking ``n`` also accepts an iterable
+    of numbers (``range(2, 5)``) and returns the plan, so calls chain. Several faults
+    may target one request: stalls add up, ``repeat_cursor``/``omit_cursor`` alter a
+    normal answer, and the first of ``fail``/``drop``/``bad_json``/``redirect``/``endless``
+    replaces the answer before the route runs, so a write so refused is not carried
+    out. ``lose_answer`` is the opposite case: the route runs (a write is carried out),
     then the connection closes without the answer. Faults by path (``fail_path``,
     ``lose_answer_path``) apply only when no fault by number of that kind does.
+
+    Example:
+
+    ```python
+    from northflank_async import NorthflankSession, RateLimitError
+    from northflank_async.testing import MockNorthflank
+
+
+    async def test_a_long_retry_after_is_raised_not_slept() -> None:
+        async with MockNorthflank() as mock:
+            mock.generate_backups("p", "a", 10)
+            mock.faults.fail(1, 429, retry_after="3600")
+            async with NorthflankSession("nf-test-token", base_url=mock.base_url) as nf:
+                try:
+                    await nf.get_backup_page("p", "a")
+                except RateLimitError as error:
+                    assert error.retry_after == 3600
+                else:
+                    raise AssertionError("expected a RateLimitError")
+
+
+    await test_a_long_retry_after_is_raised_not_slept()
+    ```
+
+    :param rate_limiter: the mock's rate limiter, for ``rate_limit_budget``; None for a
+        plan of its own (the mock makes its plan itself).
     """
 
     def __init__(self, rate_limiter: RateLimiter | None = None) -> None:
-        """An empty plan; ``rate_limit_budget`` needs the mock's ``rate_limiter``."""
         self._by_number: dict[int, list[Fault]] = {}
         self._by_path: list[_PathFault] = []
         self._lost_by_path: list[_PathFault] = []
@@ -193,11 +232,19 @@ class FaultPlan:
     ) -> FaultPlan:
         """Answer request ``n`` with ``status`` instead of handling it.
 
-        The route does not run: a write so answered is not carried out (nothing in
-        the store changes), as when the API or a proxy in front of it refuses a
-        request before acting (``fail(n, 503)``, say). The body defaults to the API's error JSON; a given ``body`` is sent as
-        ``text/html`` unless ``content_type`` (or a ``Content-Type`` header) says
-        otherwise. Rate-limit headers are still sent; ``headers`` override them.
+        The route does not run: a write so answered is not carried out (nothing in the
+        store changes), as when the API or a proxy in front of it refuses a request before
+        acting (``fail(n, 503)``, say). The body defaults to the API's error JSON; a given
+        ``body`` is sent as ``text/html`` unless ``content_type`` (or a ``Content-Type``
+        header) says otherwise. Rate-limit headers are still sent; ``headers`` override them.
+
+        :param n: the 1-based number of the request (or an iterable of numbers).
+        :param status: the status to answer.
+        :param retry_after: the ``Retry-After`` header to send, if any.
+        :param body: the body to send instead of the API's error JSON.
+        :param headers: further headers to send.
+        :param content_type: the ``Content-Type`` of ``body``.
+        :returns: the plan, so calls chain.
         """
         return self._add(n, self._failure(status, retry_after, body, headers, content_type))
 
@@ -215,11 +262,27 @@ class FaultPlan:
     ) -> FaultPlan:
         """Fail requests whose raw (still encoded) path contains ``substring``.
 
-        As ``fail``, the route does not run. ``method`` (``"POST"``, say; any case)
-        fails only requests of that method, so ``fail_path("/backups", 503,
-        method="POST")`` refuses starting a backup and still serves the list.
-        ``times`` limits how many requests fail (``None``: all of them). Faults
-        planned by request number take precedence.
+        As ``fail``, the route does not run. Faults planned by request number take
+        precedence.
+
+        Example:
+
+        ```python
+        mock.faults.fail_path("/backups", 503, method="POST")  # starting a backup fails
+        page = await nf.get_backup_page(project_id, addon_id)  # the list is still served
+        mock.faults.clear()
+        ```
+
+        :param substring: the part of the path to match (``"/backups"``).
+        :param status: the status to answer.
+        :param method: fail only requests of this method (``"POST"``, any case); None: all.
+        :param times: how many requests fail; None: every one.
+        :param retry_after: the ``Retry-After`` header to send, if any.
+        :param body: the body to send instead of the API's error JSON.
+        :param headers: further headers to send.
+        :param content_type: the ``Content-Type`` of ``body``.
+        :returns: the plan, so calls chain.
+        :raises ValueError: a bad ``method`` or ``times``.
         """
         checked = _method(method)
         remaining = _times(times)
@@ -230,8 +293,13 @@ class FaultPlan:
     def drop(self, n: int | Iterable[int]) -> FaultPlan:
         """Close the connection of request ``n`` without answering, before handling it.
 
-        The route does not run: a write so dropped is not carried out. See
-        ``lose_answer`` for one that is carried out and then loses its answer.
+        The route does not run: a write so dropped is not carried out. See ``lose_answer``
+        for one that is carried out and then loses its answer. (aiohttp retries an
+        idempotent request once by itself on a dropped keep-alive connection: drop two in a
+        row to see a client's own retry.)
+
+        :param n: the 1-based number of the request (or an iterable of numbers).
+        :returns: the plan, so calls chain.
         """
         return self._add(n, Fault("drop"))
 
@@ -239,11 +307,14 @@ class FaultPlan:
         """Handle request ``n`` as usual, then close its connection instead of answering.
 
         The route runs, so a write is carried out (a backup is started, a backup is
-        deleted, ...), but the client gets no answer: the connection ends without a
-        byte of it (aiohttp raises ``ServerDisconnectedError``). This is the case an
-        exactly-once client must settle by reading back what the API holds. Whatever
-        the answer would have been (an error too) is lost; ``fail``, ``drop`` and the
-        other kinds that replace the answer win over it (the route then does not run).
+        deleted, ...), but the client gets no answer: the connection ends without a byte of
+        it (aiohttp raises ``ServerDisconnectedError``). This is the case an exactly-once
+        client must settle by reading back what the API holds. Whatever the answer would
+        have been (an error too) is lost; ``fail``, ``drop`` and the other kinds that replace
+        the answer win over it (the route then does not run).
+
+        :param n: the 1-based number of the request (or an iterable of numbers).
+        :returns: the plan, so calls chain.
         """
         return self._add(n, Fault("lose_answer"))
 
@@ -252,9 +323,21 @@ class FaultPlan:
     ) -> FaultPlan:
         """``lose_answer`` for requests whose raw path contains ``substring``.
 
-        ``method`` limits it to one method (``"POST"``: the write, not the reads of the
-        same path); ``times`` is how many requests lose their answer (``None``: all).
         A request that a fault by number already answers or loses spends no use.
+
+        Example:
+
+        ```python
+        mock.faults.lose_answer_path("/backups", method="POST")  # the next start loses its answer
+        backup = await nf.create_backup(project_id, addon_id)  # settled: found, not sent again
+        ```
+
+        :param substring: the part of the path to match.
+        :param method: only requests of this method (``"POST"``: the write, not the reads of
+            the same path); None: all.
+        :param times: how many requests lose their answer; None: every one.
+        :returns: the plan, so calls chain.
+        :raises ValueError: a bad ``method`` or ``times``.
         """
         checked = _method(method)
         remaining = _times(times)
@@ -262,7 +345,13 @@ class FaultPlan:
         return self
 
     def stall(self, n: int | Iterable[int], seconds: float) -> FaultPlan:
-        """Wait ``seconds`` before handling request ``n`` normally."""
+        """Wait ``seconds`` before handling request ``n`` normally.
+
+        :param n: the 1-based number of the request (or an iterable of numbers).
+        :param seconds: how long to wait (>= 0), in real time.
+        :returns: the plan, so calls chain.
+        :raises ValueError: a negative ``seconds``.
+        """
         if seconds < 0:
             raise ValueError("seconds must be >= 0")
         return self._add(n, Fault("stall", seconds=seconds))
@@ -278,6 +367,12 @@ class FaultPlan:
         """Answer request ``n`` with a body that is not JSON (``b""`` for empty).
 
         The ``Content-Type`` still claims JSON unless ``content_type`` is given.
+
+        :param n: the 1-based number of the request (or an iterable of numbers).
+        :param body: the body to send.
+        :param status: the status to answer.
+        :param content_type: the ``Content-Type`` to claim.
+        :returns: the plan, so calls chain.
         """
         return self._add(n, Fault("bad_json", status=status, body=body, content_type=content_type))
 
@@ -291,10 +386,17 @@ class FaultPlan:
     ) -> FaultPlan:
         """Answer request ``n`` with ``status`` and a body that never ends.
 
-        The body is spaces (JSON whitespace: a parser keeps waiting for a value),
-        sent in chunks of ``chunk_size`` bytes without a ``Content-Length``, until the
-        client goes away or the server closes. On close the connection is cut, so
-        the body never looks complete; ``close()`` does not wait for it.
+        The body is spaces (JSON whitespace: a parser keeps waiting for a value), sent in
+        chunks of ``chunk_size`` bytes without a ``Content-Length``, until the client goes
+        away or the server closes. On close the connection is cut, so the body never looks
+        complete; ``close()`` does not wait for it.
+
+        :param n: the 1-based number of the request (or an iterable of numbers).
+        :param status: the status to answer.
+        :param content_type: the ``Content-Type`` to claim.
+        :param chunk_size: the bytes of each chunk (an int >= 1).
+        :returns: the plan, so calls chain.
+        :raises ValueError: a bad ``chunk_size``.
         """
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
@@ -304,22 +406,50 @@ class FaultPlan:
     def repeat_cursor(self, n: int | Iterable[int]) -> FaultPlan:
         """Answer request ``n`` normally, but with a next cursor pointing at the same page.
 
-        The returned ``pagination.cursor`` is the cursor request ``n`` was made
-        with (or, without one, a cursor for the page just served), and
-        ``hasNextPage`` is true, so a client that follows it loops.
+        The returned ``pagination.cursor`` is the cursor request ``n`` was made with (or,
+        without one, a cursor for the page just served), and ``hasNextPage`` is true, so a
+        client that follows it loops.
+
+        :param n: the 1-based number of the request (or an iterable of numbers).
+        :returns: the plan, so calls chain.
         """
         return self._add(n, Fault("repeat_cursor"))
 
     def omit_cursor(self, n: int | Iterable[int]) -> FaultPlan:
-        """Answer request ``n`` normally with ``hasNextPage: true`` but no ``cursor``."""
+        """Answer request ``n`` normally with ``hasNextPage: true`` but no ``cursor``.
+
+        :param n: the 1-based number of the request (or an iterable of numbers).
+        :returns: the plan, so calls chain.
+        """
         return self._add(n, Fault("omit_cursor"))
 
     def redirect(self, n: int | Iterable[int], location: str, status: int = 302) -> FaultPlan:
-        """Answer request ``n`` with a redirect to ``location``."""
+        """Answer request ``n`` with a redirect to ``location``.
+
+        :param n: the 1-based number of the request (or an iterable of numbers).
+        :param location: the ``Location`` header.
+        :param status: the redirect status (3xx).
+        :returns: the plan, so calls chain.
+        """
         return self._add(n, Fault("redirect", status=status, location=location))
 
     def rate_limit_budget(self, remaining: int, *, reset: float = 3600.0) -> FaultPlan:
-        """Set the rate-limit budget now: ``remaining`` requests, window ending in ``reset`` s."""
+        """Set the rate-limit budget now: ``remaining`` requests, the window ending in ``reset`` s.
+
+        Example:
+
+        ```python
+        mock.faults.rate_limit_budget(0, reset=2)  # the next request would get a 429
+        print(mock.rate_limit_remaining)  # 0
+        mock.reset_rate_limit()
+        ```
+
+        :param remaining: requests left in the window (>= 0).
+        :param reset: seconds until the window ends (> 0), on the mock's clock.
+        :returns: the plan, so calls chain.
+        :raises RuntimeError: the plan is not attached to a ``MockNorthflank``.
+        :raises ValueError: a negative ``remaining`` or a ``reset`` not above 0.
+        """
         if self._rate_limiter is None:
             raise RuntimeError("this FaultPlan is not attached to a MockNorthflank")
         if remaining < 0 or reset <= 0:
@@ -328,14 +458,21 @@ class FaultPlan:
         return self
 
     def clear(self) -> FaultPlan:
-        """Forget every planned fault (an already set rate-limit budget stays)."""
+        """Forget every planned fault (an already set rate-limit budget stays).
+
+        :returns: the plan, so calls chain.
+        """
         self._by_number.clear()
         self._by_path.clear()
         self._lost_by_path.clear()
         return self
 
     def planned(self, n: int) -> list[Fault]:
-        """The faults planned by number for request ``n``, in the order they were added."""
+        """The faults planned by number for request ``n``, in the order they were added.
+
+        :param n: the 1-based number of the request.
+        :returns: a new list of [Fault][northflank_async.testing.Fault].
+        """
         return list(self._by_number.get(n, ()))
 
     def _for_request(self, n: int) -> Sequence[Fault]:

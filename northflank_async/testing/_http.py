@@ -25,28 +25,49 @@ def dumps(obj: object) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
-    """One request as the mock received it (the bearer token is never stored)."""
+    """One request as the mock received it, for a test to assert what a client sent.
+
+    ``MockNorthflank.requests`` and ``MockStorage.requests`` hold them in arrival order.
+    ``MockNorthflank`` never stores the bearer token; ``MockStorage`` keeps headers as
+    received, so a test can check that none was sent to it.
+
+    Example:
+
+    ```python
+    await nf.get_backup_page(project_id, addon_id, per_page=10)
+    last = mock.requests[-1]
+    print(last.method, last.path, last.query)  # GET /v1/projects/project-1/... {'per_page': '10'}
+    assert last.authorized and last.headers["Authorization"] == "Bearer <redacted>"
+    ```
+    """
 
     number: int
-    """1-based position among all requests this mock received."""
+    """The 1-based position among all requests this mock received."""
     method: str
+    """The HTTP method (``GET``, ``POST``, ...)."""
     raw_path: str
-    """Path of the raw request target, percent-encoding kept, without the query."""
+    """The path of the raw request target, percent-encoding kept, without the query."""
     path: str
-    """``raw_path`` percent-decoded."""
+    """The path, percent-decoded."""
     query: dict[str, str]
-    """Decoded query parameters; the last value wins."""
+    """The decoded query parameters; the last value wins."""
     raw_query: str
+    """The query string as sent (percent-encoding kept), without the ``?``."""
     headers: dict[str, str]
-    """Request headers; ``Authorization`` is replaced by ``Bearer <redacted>``."""
+    """The request's headers.
+
+    ``MockNorthflank`` replaces ``Authorization`` by ``Bearer <redacted>``.
+    """
     received_at: float
-    """Clock reading (``time.monotonic`` by default) when the request arrived."""
+    """The clock reading when the request arrived (``time.monotonic`` by default)."""
     authorized: bool = False
     """Whether the request carried exactly the expected bearer token."""
     body: Any = None
-    """The request body parsed as JSON (whatever its ``Content-Type``); ``None`` when
-    there is no body or it is not JSON. Recorded for every request, also one that a
-    fault answers, so a test can assert what a write sent."""
+    """The request body parsed as JSON (whatever its ``Content-Type``), or None.
+
+    None when there is no body or it is not JSON. Recorded for every request, also one
+    that a fault answers, so a test can assert what a write sent.
+    """
 
 
 def parse_json(raw: bytes) -> Any:

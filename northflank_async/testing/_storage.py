@@ -68,20 +68,31 @@ class MockStorage:
     """A fake of the storage host a backup's download link points to (``mock.storage``).
 
     It serves, on a loopback port of its own, the bytes of every backup a link was
-    issued for (``issue_link``, called by the API's ``download-link`` route):
-    ``GET``/``HEAD`` with ``200``, ``Content-Length``, ``Accept-Ranges: bytes``, a
-    stable ``ETag`` and ``Last-Modified``; one ``Range`` (``bytes=N-``, ``N-M``,
-    ``-N``) gets ``206`` with ``Content-Range``, a start past the end ``416``; a
-    malformed or multi-range header, or an ``If-Range`` other than the ``ETag``, gets
-    the whole object. A link is valid for ``link_lifetime`` seconds of the mock's
-    clock (``X-Goog-Expires``); an expired one answers 403 ``ExpiredToken``, a missing
-    or unknown signature, or a path not the link's, 403 ``AccessDenied``, any path
-    outside the bucket 404, any method but ``GET``/``HEAD`` 405, all with GCS's XML
-    error body. ``Authorization`` is ignored.
+    issued for (``issue_link``, called by the API's ``download-link`` route), the same
+    bytes on every run (deterministic from the backup id, ``config.size`` of them):
+    ``GET``/``HEAD`` with ``200``, ``Content-Length``, ``Accept-Ranges: bytes``, a stable
+    ``ETag`` and ``Last-Modified``; one ``Range`` (``bytes=N-``, ``N-M``, ``-N``) gets
+    ``206`` with ``Content-Range``, a start past the end ``416``; a malformed or
+    multi-range header, or an ``If-Range`` other than the ``ETag``, gets the whole
+    object. A link is valid for ``link_lifetime`` seconds of the mock's clock
+    (``X-Goog-Expires``); an expired one answers 403 ``ExpiredToken``, a missing or
+    unknown signature, or a path not the link's, 403 ``AccessDenied``, any path outside
+    the bucket 404, any method but ``GET``/``HEAD`` 405, all with GCS's XML error body.
+    ``Authorization`` is ignored.
 
-    Public attributes: ``requests`` (every ``RecordedRequest``, headers as received,
-    credentials included), ``faults`` (the ``StorageFaults``), ``links_issued``, and
-    ``link_lifetime`` (seconds, for links issued from then on).
+    Example:
+
+    ```python
+    mock.storage.faults.drop_after(mock.storage.size(backup_id) // 2)  # cut half-way, once
+    path = await nf.download_backup(project_id, addon_id, backup_id, "resumed.bin")
+    assert path.read_bytes() == mock.storage.content(backup_id)  # resumed, whole
+    assert not any("Authorization" in r.headers for r in mock.storage.requests)
+    ```
+
+    :param clock: the clock that times the links (the mock's own).
+    :param backups: finds a stored backup by id, for ``size()`` of a backup no link was
+        issued for (the mock passes its own lookup).
+    :param link_lifetime: seconds a link stays valid.
     """
 
     def __init__(
@@ -91,12 +102,21 @@ class MockStorage:
         backups: Callable[[str], Mapping[str, Any] | None] | None = None,
         link_lifetime: int = 900,
     ) -> None:
-        """Not started; ``clock`` times the links, ``backups`` finds a stored backup by id
-        (for ``size()`` of a backup no link was issued for)."""
         self.requests: list[RecordedRequest] = []
+        """Every request received, in arrival order.
+
+        Each a [RecordedRequest][northflank_async.testing.RecordedRequest], with its headers
+        as received (credentials included).
+        """
         self.faults = StorageFaults()
+        """The faults planned for the next ``GET``s of the bytes.
+
+        A [StorageFaults][northflank_async.testing.StorageFaults].
+        """
         self.links_issued = 0
+        """How many links ``issue_link`` made."""
         self.link_lifetime = link_lifetime
+        """Seconds a link stays valid, for links issued from now on (settable)."""
         self._clock = clock
         self._backups = backups
         self._links: dict[str, _Link] = {}
@@ -107,8 +127,14 @@ class MockStorage:
     # ---------------------------------------------------------------- objects
 
     def size(self, backup_id: str) -> int:
-        """The object's size in bytes: that of the latest link issued for ``backup_id``,
-        else that of the stored backup; ``KeyError`` when there is neither."""
+        """The object's size in bytes.
+
+        That of the latest link issued for ``backup_id``, else that of the stored backup.
+
+        :param backup_id: the backup's id.
+        :returns: the size in bytes.
+        :raises KeyError: no link was issued for it and no stored backup has that id.
+        """
         link = self._latest.get(backup_id)
         if link is not None:
             return link.size
@@ -118,8 +144,15 @@ class MockStorage:
         return object_size(backup)
 
     def content(self, backup_id: str, start: int = 0, end: int | None = None) -> bytes:
-        """The object's bytes ``[start, end)`` (``end`` None or past the size: to the end),
-        exactly as served; ``KeyError`` as ``size()``, ``ValueError`` for a negative bound."""
+        """The object's bytes ``[start, end)``, exactly as served.
+
+        :param backup_id: the backup's id.
+        :param start: the first byte.
+        :param end: the byte after the last; None, or past the size: to the end.
+        :returns: the bytes.
+        :raises KeyError: as ``size()``.
+        :raises ValueError: a negative bound.
+        """
         if start < 0 or (end is not None and end < 0):
             raise ValueError("start and end must be >= 0")
         size = self.size(backup_id)
@@ -136,9 +169,16 @@ class MockStorage:
     ) -> str:
         """A fresh signed link to ``backup``'s object, registered with its size as of now.
 
-        ``date_ms`` (epoch milliseconds; default: now) dates the link's ``X-Goog-Date``
-        and, without a ``completedAt`` or ``createdAt``, the object's ``Last-Modified``.
-        Raises ``RuntimeError`` when the origin is not started.
+        The API's ``download-link`` route calls it; a test may too, to fetch bytes with a
+        client of its own.
+
+        :param project_id: the project's id (part of the link's path).
+        :param addon_id: the addon's id (part of the link's path).
+        :param backup: the backup's JSON dict.
+        :param date_ms: epoch milliseconds dating the link's ``X-Goog-Date`` and, without a
+            ``completedAt`` or ``createdAt``, the object's ``Last-Modified``; None: now.
+        :returns: the link, shaped like a GCS V4 signed URL.
+        :raises RuntimeError: the origin is not started.
         """
         base = self.base_url
         if date_ms is None:
@@ -175,7 +215,10 @@ class MockStorage:
     # ----------------------------------------------------------------- server
 
     def make_app(self) -> web.Application:
-        """A new aiohttp application serving this storage (links stay on this object)."""
+        """A new aiohttp application serving this storage (links stay on this object).
+
+        :returns: the ``aiohttp.web.Application``.
+        """
         app = web.Application()
         connections = Connections()
 
@@ -187,9 +230,14 @@ class MockStorage:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> URL:
-        """Serve on ``host``:``port`` (0 picks a free port); return the base URL.
+        """Serve on ``host``:``port`` and return the base URL.
 
-        Raises ``RuntimeError`` when already started.
+        ``MockNorthflank.start()`` starts it; start it yourself only for a storage of its own.
+
+        :param host: the address to listen on.
+        :param port: the port; 0 picks a free one.
+        :returns: the base URL.
+        :raises RuntimeError: already started.
         """
         if self._runner is not None:
             raise RuntimeError("MockStorage is already started")

@@ -71,14 +71,30 @@ class BackupLifecycle:
 
     It is ``scheduled`` for ``scheduled`` seconds, then ``in-progress`` for
     ``in_progress`` seconds, then ends ``outcome`` (``completed`` or ``failed``). An
-    abort makes it ``aborting`` for ``abort`` seconds, then ``aborted``. A run keeps
-    the lifecycle in force when it started.
+    abort makes it ``aborting`` for ``abort`` seconds, then ``aborted``. A run keeps the
+    lifecycle in force when it started. ``MockNorthflank.set_backup_lifecycle`` sets it;
+    ``MockNorthflank.backup_lifecycle`` reads it.
+
+    Example:
+
+    ```python
+    from northflank_async.testing import BackupLifecycle
+
+    print(mock.backup_lifecycle)  # BackupLifecycle(scheduled=0.1, in_progress=0.2, ...)
+    assert BackupLifecycle().in_progress == 3.0
+    ```
+
+    :raises ValueError: a negative or non-finite time, or another outcome.
     """
 
     scheduled: float = 1.0
+    """Seconds a new run stays ``scheduled``."""
     in_progress: float = 3.0
+    """Seconds it then stays ``in-progress``."""
     outcome: Outcome = "completed"
+    """How it ends unless aborted: ``"completed"`` or ``"failed"``."""
     abort: float = 1.0
+    """Seconds an aborted run stays ``aborting`` before ``aborted``."""
 
     def __post_init__(self) -> None:
         for name in ("scheduled", "in_progress", "abort"):

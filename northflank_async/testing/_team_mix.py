@@ -119,7 +119,11 @@ class _Backups:
 
 
 class TeamMixControls:
-    """The part of ``MockNorthflank`` that fills it with a realistic mix of addons."""
+    """The part of ``MockNorthflank`` that fills it with a realistic mix of addons.
+
+    [MockNorthflank][northflank_async.testing.MockNorthflank] inherits
+    ``generate_realistic_team`` from it.
+    """
 
     _store: Store
     team_id: str
@@ -132,13 +136,39 @@ class TeamMixControls:
         """Fill the store with a team whose addons are fresh, stale, failing, empty or unreadable.
 
         Projects are ``storefront``, ``billing``, ``analytics``, ``internal-tools``,
-        ``mobile-api``, ``search``, then ``project-7``..; their addons are named as by
-        ``generate_team`` (``<type>-<n>``). Each addon gets a kind (see the module
-        docstring of ``_team_mix``): every kind once the team has five addons, the
-        rest mostly ``fresh``, with ``days`` days of nightly history dated from the
-        mock's clock. Deterministic from ``seed`` and the clock. Returns each
-        addon's kind by ``(project_id, addon_id)``, in the order added. Raises
-        ValueError for ``projects`` or ``addons_per_project`` below 1, ``days`` below 7.
+        ``mobile-api``, ``search``, then ``project-7``, ...; their addons are named as by
+        ``generate_team`` (``<type>-<n>``). Each addon gets a kind: every kind once the team
+        has five addons, the rest mostly ``fresh``, with ``days`` days of nightly history
+        dated from the mock's clock, so a health check run now sees them as meant:
+
+        - ``fresh``: a nightly backup every day, all ``completed``, the latest 1 to 20 hours
+          ago; sometimes a manual backup ``in-progress`` right now, sometimes a failure older
+          than a week. Healthy by the default limits (26 hours, 7 days).
+        - ``stale``: the nightly backups stopped 2 to 5 days ago; every one completed.
+        - ``failing``: nightly backups completed up to 6 to 20 hours ago, but a manual
+          backup since then failed, and the nightly one 3 days ago failed too.
+        - ``empty``: an addon with no backups at all.
+        - ``unreadable``: a healthy history, but listing it answers 403 (a ``fail_path``
+          fault of ``faults``, so ``faults.clear()`` lifts it).
+
+        Deterministic from ``seed`` and the clock. This is what ``northflank-async mock serve
+        --realistic`` serves.
+
+        Example:
+
+        ```python
+        from northflank_async.testing import MockNorthflank
+
+        demo = MockNorthflank()
+        kinds = demo.generate_realistic_team(projects=2, addons_per_project=3)
+        print(kinds)  # {('storefront', 'postgresql-1'): 'fresh', ('storefront', 'mongodb-2'): ...}
+        ```
+
+        :param projects: how many projects (>= 1).
+        :param addons_per_project: how many addons in each (>= 1).
+        :param days: days of nightly history (>= 7).
+        :returns: each addon's kind by ``(project_id, addon_id)``, in the order added.
+        :raises ValueError: ``projects`` or ``addons_per_project`` below 1, ``days`` below 7.
         """
         for name, value, low in (
             ("projects", projects, 1),
