@@ -324,7 +324,7 @@ class BackupHealthChecks:
         async for health in nf.check_backups(max_age=timedelta(hours=26)):  # every project
             if not health.healthy:
                 problems = "; ".join(health.problems)
-        unhealthy.append(f"{health.project_id}/{health.addon_id}: {problems}")
+                unhealthy.append(f"{health.project_id}/{health.addon_id}: {problems}")
         print("\n".join(unhealthy) or "every addon has a recent backup")
         ```
 

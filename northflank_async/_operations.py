@@ -496,7 +496,7 @@ class BackupOperations:
         ```python
         backup = await nf.create_backup(project_id, addon_id)
         async for state in nf.watch_backup(project_id, addon_id, backup.id, timeout=600):
-            print(state.status)  # scheduled, in-progress, ..., completed
+            print(state.status)  # each new status once: scheduled, (in-progress), completed
         ```
 
         :param project_id: the project's id.

@@ -337,7 +337,7 @@ class MockNorthflank(LifecycleControls, TeamMixControls):
 
         team = MockNorthflank()
         team.generate_team(projects=2, addons_per_project=3, backups_per_addon=10)
-        print([addon["id"] for addon in team.addons("project-2")])  # mongodb-1, redis-2, mysql-3
+        print([addon["id"] for addon in team.addons("project-2")])  # ['mongodb-1', 'redis-2', 'mysql-3']
         ```
 
         :param projects: how many projects.
